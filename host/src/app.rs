@@ -1,0 +1,219 @@
+//! A loaded application: every component compiled and pre-instantiated once
+//! (`InstancePre`), stores and variables resolved, routes built. Startup fails with a
+//! message naming the culprit if anything in the manifest cannot be honoured.
+
+use crate::bindings::cron::SpinCronPre;
+use crate::bindings::spin::SpinImports;
+use crate::config::allowed_hosts::OutboundRules;
+use crate::config::manifest::{Manifest, Route};
+use crate::config::runtime_config::RuntimeConfig;
+use crate::engine::{self, EngineLimits};
+use crate::factors::key_value::KeyValueStores;
+use crate::factors::postgres::PgPools;
+use crate::factors::sqlite::SqliteDatabases;
+use crate::factors::variables::AppVariables;
+use crate::observe::metrics::Metrics;
+use crate::state::{ComponentConfig, InstanceState};
+use crate::trigger::router::Router;
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::Engine;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+pub struct HostLimits {
+    pub request_timeout: Duration,
+    pub max_request_body_bytes: usize,
+    pub max_memory_bytes: usize,
+}
+
+pub struct LoadOptions {
+    pub manifest: PathBuf,
+    pub state_dir: Option<PathBuf>,
+    pub runtime_config: Option<PathBuf>,
+    pub sqlite_statements: Vec<String>,
+    pub environment: Vec<(String, String)>,
+    pub limits: HostLimits,
+}
+
+pub struct LoadedComponent {
+    pub config: Arc<ComponentConfig>,
+    pub http: Option<ProxyPre<InstanceState>>,
+    pub cron: Option<SpinCronPre<InstanceState>>,
+}
+
+pub struct AppRuntime {
+    pub name: String,
+    pub engine: Engine,
+    pub components: HashMap<String, LoadedComponent>,
+    pub router: Router,
+    pub cron: Vec<(String, String)>,
+    pub sqlite: SqliteDatabases,
+    pub key_value: KeyValueStores,
+    pub postgres: PgPools,
+    pub limits: HostLimits,
+    pub metrics: Metrics,
+}
+
+fn state_dir(options: &LoadOptions, manifest_dir: &Path) -> PathBuf {
+    options
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| manifest_dir.join(".spin"))
+}
+
+impl AppRuntime {
+    pub async fn load(options: LoadOptions) -> Result<Arc<Self>> {
+        let manifest_path = if options.manifest.is_dir() {
+            options.manifest.join("spin.toml")
+        } else {
+            options.manifest.clone()
+        };
+        let manifest = Manifest::load(&manifest_path)?;
+        let manifest_dir = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let manifest_dir = if manifest_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            manifest_dir
+        };
+        let state_dir = state_dir(&options, &manifest_dir);
+        let runtime = RuntimeConfig::load(options.runtime_config.as_deref(), &state_dir)?;
+        let variables = AppVariables::resolve(&manifest, |k| std::env::var(k).ok())?;
+
+        for (id, c) in &manifest.component {
+            for label in &c.sqlite_databases {
+                if !runtime.sqlite.contains_key(label) {
+                    bail!("component `{id}` uses SQLite database `{label}`, which is not defined: define [sqlite_database.{label}] in a runtime config file");
+                }
+            }
+            for label in &c.key_value_stores {
+                if !runtime.key_value.contains_key(label) {
+                    bail!("component `{id}` uses key-value store `{label}`, which is not defined: define [key_value_store.{label}] in a runtime config file");
+                }
+            }
+        }
+        let sqlite = SqliteDatabases::new(runtime.sqlite.clone())?;
+        for statement in &options.sqlite_statements {
+            let sql = match statement.strip_prefix('@') {
+                Some(file) => std::fs::read_to_string(file)
+                    .with_context(|| format!("--sqlite: cannot read {file}"))?,
+                None => statement.clone(),
+            };
+            sqlite.run_script("default", &sql)?;
+        }
+        let key_value = KeyValueStores::open(&runtime.key_value).await?;
+
+        let engine = engine::build(&EngineLimits {
+            max_instances: 1000,
+            max_memory_bytes: options.limits.max_memory_bytes,
+        })?;
+        let mut linker = Linker::<InstanceState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        SpinImports::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |s| s)?;
+
+        let http_ids: Vec<&str> = manifest
+            .trigger
+            .http
+            .iter()
+            .map(|t| t.component.as_str())
+            .collect();
+        let cron_ids: Vec<&str> = manifest
+            .trigger
+            .cron
+            .iter()
+            .map(|t| t.component.as_str())
+            .collect();
+        let mut components = HashMap::new();
+        for (id, decl) in &manifest.component {
+            let source = manifest.source_path(&manifest_dir, id);
+            let component = Component::from_file(&engine, &source)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component `{id}`: cannot load {}", source.display()))?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!("component `{id}` imports something this host does not provide")
+                })?;
+            let http = if http_ids.contains(&id.as_str()) {
+                Some(ProxyPre::new(pre.clone()).map_err(anyhow::Error::from).with_context(|| {
+                    format!("component `{id}` has an HTTP trigger but does not export wasi:http/incoming-handler")
+                })?)
+            } else {
+                None
+            };
+            let cron = if cron_ids.contains(&id.as_str()) {
+                Some(SpinCronPre::new(pre).map_err(anyhow::Error::from).with_context(|| {
+                    format!("component `{id}` has a cron trigger but does not export handle-cron-event")
+                })?)
+            } else {
+                None
+            };
+            let outbound = decl
+                .allowed_outbound_hosts
+                .iter()
+                .map(|rule| variables.render(rule))
+                .collect::<Result<Vec<_>>>()
+                .and_then(|rules| OutboundRules::parse(&rules))
+                .with_context(|| format!("allowed_outbound_hosts of component `{id}`"))?;
+            let mut environment: Vec<(String, String)> = decl
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            environment.extend(options.environment.iter().cloned());
+            let config = Arc::new(ComponentConfig {
+                id: id.clone(),
+                sqlite_databases: decl.sqlite_databases.iter().cloned().collect(),
+                key_value_stores: decl.key_value_stores.iter().cloned().collect(),
+                variables: variables.for_component(&manifest, id)?,
+                outbound,
+                environment,
+            });
+            components.insert(id.clone(), LoadedComponent { config, http, cron });
+        }
+
+        let mut router = Router::default();
+        for trigger in &manifest.trigger.http {
+            if let Route::Path(route) = &trigger.route {
+                router.add(route, &trigger.component)?;
+            }
+        }
+        let cron = manifest
+            .trigger
+            .cron
+            .iter()
+            .map(|t| (t.component.clone(), t.cron_expression.clone()))
+            .collect();
+        Ok(Arc::new(AppRuntime {
+            name: manifest.application.name.clone(),
+            engine,
+            components,
+            router,
+            cron,
+            sqlite,
+            key_value,
+            postgres: PgPools::default(),
+            limits: options.limits,
+            metrics: Metrics::new()?,
+        }))
+    }
+
+    pub fn component(&self, id: &str) -> Option<&LoadedComponent> {
+        self.components.get(id)
+    }
+}
+
+impl AppRuntime {
+    /// `route=component` pairs for the startup log line.
+    pub fn router_summary(&self) -> String {
+        self.router.summary()
+    }
+}

@@ -1,0 +1,135 @@
+//! `runtime-config.toml` in Spin's format: where each SQLite database and key-value store
+//! lives. Labels not named here fall back to Spin's defaults in the state folder.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfigFile {
+    #[serde(default)]
+    sqlite_database: BTreeMap<String, SqliteDecl>,
+    #[serde(default)]
+    key_value_store: BTreeMap<String, KvDecl>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum SqliteDecl {
+    Spin { path: Option<PathBuf> },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum KvDecl {
+    Spin { path: Option<PathBuf> },
+    Redis { url: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvBackend {
+    /// A SQLite file holding Spin's `spin_key_value` table.
+    Sqlite(PathBuf),
+    Redis(String),
+}
+
+/// Where every label resolves to, after defaults.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub sqlite: BTreeMap<String, PathBuf>,
+    pub key_value: BTreeMap<String, KvBackend>,
+}
+
+impl RuntimeConfig {
+    /// Reads `file` (if any). Relative paths in it resolve against the file's folder, and
+    /// the `default` labels fall back to `<state_dir>/sqlite_db.db` and
+    /// `<state_dir>/sqlite_key_value.db` as in Spin.
+    pub fn load(file: Option<&Path>, state_dir: &Path) -> Result<Self> {
+        let (decl, base) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read runtime config {}", path.display()))?;
+                let decl: RuntimeConfigFile = toml::from_str(&text)
+                    .with_context(|| format!("{} is not a runtime config this host understands (supported: [sqlite_database.*] type \"spin\", [key_value_store.*] types \"spin\" and \"redis\")", path.display()))?;
+                (
+                    decl,
+                    path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                )
+            }
+            None => (RuntimeConfigFile::default(), PathBuf::new()),
+        };
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let mut sqlite = BTreeMap::new();
+        for (label, SqliteDecl::Spin { path }) in decl.sqlite_database {
+            let path = path
+                .map(resolve)
+                .unwrap_or_else(|| state_dir.join(format!("{label}.db")));
+            sqlite.insert(label, path);
+        }
+        sqlite
+            .entry("default".into())
+            .or_insert_with(|| state_dir.join("sqlite_db.db"));
+        let mut key_value = BTreeMap::new();
+        for (label, kv) in decl.key_value_store {
+            let backend = match kv {
+                KvDecl::Spin { path } => KvBackend::Sqlite(
+                    path.map(resolve)
+                        .unwrap_or_else(|| state_dir.join("sqlite_key_value.db")),
+                ),
+                KvDecl::Redis { url } => {
+                    if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                        bail!("key_value_store.{label}: url `{url}` must start with redis:// or rediss://");
+                    }
+                    KvBackend::Redis(url)
+                }
+            };
+            key_value.insert(label, backend);
+        }
+        key_value
+            .entry("default".into())
+            .or_insert_with(|| KvBackend::Sqlite(state_dir.join("sqlite_key_value.db")));
+        Ok(RuntimeConfig { sqlite, key_value })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_live_in_the_state_dir() {
+        let rc = RuntimeConfig::load(None, Path::new("/s")).unwrap();
+        assert_eq!(rc.sqlite["default"], PathBuf::from("/s/sqlite_db.db"));
+        assert_eq!(
+            rc.key_value["default"],
+            KvBackend::Sqlite("/s/sqlite_key_value.db".into())
+        );
+    }
+
+    #[test]
+    fn reads_spin_and_redis_stores_and_refuses_unknown_types() {
+        let dir = std::env::temp_dir().join(format!("rc-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("rc.toml");
+        std::fs::write(
+            &file,
+            "[sqlite_database.default]\ntype = \"spin\"\npath = \"data/app.db\"\n[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n",
+        )
+        .unwrap();
+        let rc = RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap();
+        assert_eq!(rc.sqlite["default"], dir.join("data/app.db"));
+        assert_eq!(
+            rc.key_value["cache"],
+            KvBackend::Redis("redis://127.0.0.1:6379".into())
+        );
+        std::fs::write(&file, "[key_value_store.x]\ntype = \"azure_cosmos\"\n").unwrap();
+        assert!(format!(
+            "{:#}",
+            RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap_err()
+        )
+        .contains("azure_cosmos"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per Spin interface the host implements, in the style of Spin's factors:
+//! app-level configuration validated at startup, per-instance state, the interface impl.
+
+pub mod key_value;
+pub mod outbound_http;
+pub mod postgres;
+pub mod sqlite;
+pub mod variables;

@@ -1,0 +1,5 @@
+//! The triggers this host runs: HTTP (with Spin's routing) and cron.
+
+pub mod cron;
+pub mod http;
+pub mod router;

@@ -1,0 +1,63 @@
+//! HTTP API handlers as plain functions from [`ApiRequest`] to [`ApiResponse`], so the
+//! components stay thin and everything here is testable natively against real SQLite.
+
+pub mod auth;
+pub mod campaigns;
+pub mod health;
+pub mod json;
+pub mod pagination;
+pub mod problem;
+
+pub use problem::Problem;
+
+/// The parts of an HTTP request the handlers look at.
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    pub method: String,
+    /// The full path, without the query string.
+    pub path: String,
+    pub query: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, value: &impl serde::Serialize) -> Self {
+        ApiResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(value).expect("response types serialize"),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+impl From<Problem> for ApiResponse {
+    fn from(p: Problem) -> Self {
+        p.into_response()
+    }
+}
+
+/// Handler result: an error is always a problem document.
+pub type ApiResult = Result<ApiResponse, Problem>;

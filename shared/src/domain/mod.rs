@@ -1,0 +1,5 @@
+//! Domain types: parsed, validated values that make wrong states unrepresentable.
+
+pub mod campaign;
+pub mod money;
+pub mod text;

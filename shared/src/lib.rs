@@ -1,0 +1,11 @@
+//! CareForAll's domain, storage port and API handlers as plain Rust.
+//!
+//! Everything here builds and tests natively; the `spin` module (wasm only) adapts the
+//! Spin SDK's request, SQLite and variables types to the plain interfaces used here.
+
+pub mod api;
+pub mod domain;
+pub mod storage;
+
+#[cfg(target_arch = "wasm32")]
+pub mod spin;

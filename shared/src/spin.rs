@@ -1,0 +1,115 @@
+//! Glue between the Spin SDK and the plain API layer (compiled for wasm only).
+
+use crate::api::{ApiRequest, ApiResponse};
+use crate::storage::{Backend, DbError, Rows, SqlExecutor, SqlValue};
+use spin_sdk::http::{Request, Response};
+use spin_sdk::sqlite::{Connection, Error as SqliteError, Value};
+
+pub use spin_sdk::variables;
+
+/// Reads the whole request into an [`ApiRequest`].
+pub fn api_request(req: &Request) -> ApiRequest {
+    let uri = req.path_and_query().unwrap_or("/");
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    ApiRequest {
+        method: req.method().to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        headers: req
+            .headers()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.as_str().unwrap_or("").to_string()))
+            .collect(),
+        body: req.body().to_vec(),
+    }
+}
+
+pub fn spin_response(resp: ApiResponse) -> Response {
+    let mut builder = Response::builder();
+    builder.status(resp.status);
+    for (name, value) in &resp.headers {
+        builder.header(name.as_str(), value.as_str());
+    }
+    builder.body(resp.body).build()
+}
+
+/// The default SQLite database, with the connection settings the app relies on.
+pub struct SpinSqlite(Connection);
+
+impl SpinSqlite {
+    /// Opens the `default` database. `synchronous` is `NORMAL` or `FULL` (see README).
+    pub fn open_default(synchronous: &str) -> anyhow::Result<Self> {
+        let conn = Connection::open_default()?;
+        let sync = if synchronous.eq_ignore_ascii_case("FULL") {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
+        conn.execute(&format!("PRAGMA synchronous = {sync}"), &[])?;
+        conn.execute("PRAGMA busy_timeout = 5000", &[])?;
+        Ok(Self(conn))
+    }
+}
+
+fn to_spin(v: &SqlValue) -> Value {
+    match v {
+        SqlValue::Integer(i) => Value::Integer(*i),
+        SqlValue::Text(s) => Value::Text(s.clone()),
+        SqlValue::Blob(b) => Value::Blob(b.clone()),
+        SqlValue::Null => Value::Null,
+    }
+}
+
+fn from_spin(v: &Value) -> Result<SqlValue, DbError> {
+    Ok(match v {
+        Value::Integer(i) => SqlValue::Integer(*i),
+        Value::Text(s) => SqlValue::Text(s.clone()),
+        Value::Blob(b) => SqlValue::Blob(b.clone()),
+        Value::Null => SqlValue::Null,
+        Value::Real(r) => {
+            return Err(DbError::Decode(format!(
+                "floating-point value {r} in result"
+            )))
+        }
+    })
+}
+
+fn db_error(e: SqliteError) -> DbError {
+    match e {
+        SqliteError::Io(m) if m.contains("constraint") || m.contains("UNIQUE") => {
+            DbError::Constraint(m)
+        }
+        other => DbError::Other(other.to_string()),
+    }
+}
+
+impl SqlExecutor for SpinSqlite {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+        let params: Vec<Value> = params.iter().map(to_spin).collect();
+        let result = self.0.execute(statement, &params).map_err(db_error)?;
+        let rows = result
+            .rows
+            .iter()
+            .map(|r| {
+                r.values
+                    .iter()
+                    .map(from_spin)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Rows {
+            columns: result.columns,
+            rows,
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch from the host's wall clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,14 @@
+//! The schema, one ordered set of idempotent scripts per backend, kept in `migrations/`.
+
+/// SQLite scripts in order. Each is safe to run again (`IF NOT EXISTS`), so Spin's
+/// `spin up --sqlite @file` and the project's host can apply them at every start.
+pub const SQLITE: &[(&str, &str)] = &[(
+    "0001_campaigns",
+    include_str!("../../../migrations/sqlite/0001_campaigns.sql"),
+)];
+
+/// Postgres scripts in order, equally idempotent.
+pub const POSTGRES: &[(&str, &str)] = &[(
+    "0001_campaigns",
+    include_str!("../../../migrations/postgres/0001_campaigns.sql"),
+)];

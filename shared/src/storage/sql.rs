@@ -1,0 +1,138 @@
+use std::fmt;
+
+/// A value bound to or read from a statement. Money never travels as a float, so there
+/// is deliberately no floating-point variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    Integer(i64),
+    Text(String),
+    Blob(Vec<u8>),
+    Null,
+}
+
+impl From<i64> for SqlValue {
+    fn from(v: i64) -> Self {
+        SqlValue::Integer(v)
+    }
+}
+
+impl From<&str> for SqlValue {
+    fn from(v: &str) -> Self {
+        SqlValue::Text(v.to_string())
+    }
+}
+
+impl From<String> for SqlValue {
+    fn from(v: String) -> Self {
+        SqlValue::Text(v)
+    }
+}
+
+impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(SqlValue::Null, Into::into)
+    }
+}
+
+/// Which database sits behind an executor; repositories pick SQL that suits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbError {
+    /// A uniqueness or check constraint refused the write.
+    Constraint(String),
+    /// A stored value did not have the expected type or range.
+    Decode(String),
+    /// Anything else the database reported (I/O, lock timeout, connection).
+    Other(String),
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbError::Constraint(m) => write!(f, "constraint violated: {m}"),
+            DbError::Decode(m) => write!(f, "unexpected stored value: {m}"),
+            DbError::Other(m) => write!(f, "database error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+/// One result row with its column names.
+#[derive(Debug, Clone)]
+pub struct Row<'a> {
+    columns: &'a [String],
+    values: &'a [SqlValue],
+}
+
+impl Row<'_> {
+    fn value(&self, column: &str) -> Result<&SqlValue, DbError> {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .map(|i| &self.values[i])
+            .ok_or_else(|| DbError::Decode(format!("no column `{column}` in result")))
+    }
+
+    pub fn i64(&self, column: &str) -> Result<i64, DbError> {
+        match self.value(column)? {
+            SqlValue::Integer(v) => Ok(*v),
+            other => Err(DbError::Decode(format!(
+                "`{column}` is {other:?}, expected integer"
+            ))),
+        }
+    }
+
+    pub fn u64(&self, column: &str) -> Result<u64, DbError> {
+        let v = self.i64(column)?;
+        u64::try_from(v).map_err(|_| DbError::Decode(format!("`{column}` is negative ({v})")))
+    }
+
+    pub fn text(&self, column: &str) -> Result<String, DbError> {
+        match self.value(column)? {
+            SqlValue::Text(v) => Ok(v.clone()),
+            other => Err(DbError::Decode(format!(
+                "`{column}` is {other:?}, expected text"
+            ))),
+        }
+    }
+
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>, DbError> {
+        match self.value(column)? {
+            SqlValue::Null => Ok(None),
+            _ => self.text(column).map(Some),
+        }
+    }
+}
+
+/// The rows a statement returned (empty for statements that return none).
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<SqlValue>>,
+}
+
+impl Rows {
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|values| Row {
+            columns: &self.columns,
+            values,
+        })
+    }
+
+    pub fn first(&self) -> Option<Row<'_>> {
+        self.iter().next()
+    }
+}
+
+/// Executes one statement with positional parameters written `?1`, `?2`, ... (the
+/// Postgres adapter rewrites them to `$1`, `$2`, ...).
+pub trait SqlExecutor {
+    fn backend(&self) -> Backend;
+    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError>;
+}
