@@ -1,14 +1,14 @@
 //! `/api/v1/campaigns`: public list and detail, admin create and patch.
 
 use super::auth::require_admin;
-use super::json::parse_body;
+use super::json::{parse_body, positive_amount};
 use super::pagination::{encode_cursor, parse_page};
 use super::problem::FieldError;
 use super::{ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::campaign::{
     CampaignDescription, CampaignPatch, CampaignStatus, CampaignTitle, NewCampaign,
 };
-use crate::domain::money::{Currency, PositiveAmount};
+use crate::domain::money::Currency;
 use crate::storage::campaigns::{self, PatchOutcome};
 use crate::storage::SqlExecutor;
 use serde::{Deserialize, Serialize};
@@ -86,7 +86,7 @@ struct CreateBody {
     title: String,
     #[serde(default)]
     description: String,
-    goal_minor: i128,
+    goal_minor: serde_json::Number,
     currency: String,
     #[serde(default)]
     status: Option<CampaignStatus>,
@@ -97,7 +97,7 @@ struct CreateBody {
 struct PatchBody {
     title: Option<String>,
     description: Option<String>,
-    goal_minor: Option<i128>,
+    goal_minor: Option<serde_json::Number>,
     status: Option<CampaignStatus>,
 }
 
@@ -126,19 +126,13 @@ impl Fields {
     }
 }
 
-fn amount(raw: i128) -> Result<PositiveAmount, String> {
-    let units = u64::try_from(raw)
-        .map_err(|_| format!("must be a positive integer number of minor units, got {raw}"))?;
-    PositiveAmount::new(units).map_err(|e| e.to_string())
-}
-
 fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     require_admin(req, ctx.admin_token)?;
     let body: CreateBody = parse_body(req)?;
     let mut f = Fields::default();
     let title = f.check("title", CampaignTitle::parse(&body.title));
     let description = f.check("description", CampaignDescription::parse(&body.description));
-    let goal = f.check("goal_minor", amount(body.goal_minor));
+    let goal = f.check("goal_minor", positive_amount(&body.goal_minor));
     let currency = f.check("currency", Currency::parse(&body.currency));
     let new = f.finish(|| NewCampaign {
         title: title.unwrap(),
@@ -165,7 +159,7 @@ fn patch(req: &ApiRequest, id: &str, ctx: &Context<'_>) -> ApiResult {
             .and_then(|d| f.check("description", CampaignDescription::parse(&d))),
         goal: body
             .goal_minor
-            .and_then(|g| f.check("goal_minor", amount(g))),
+            .and_then(|g| f.check("goal_minor", positive_amount(&g))),
         status: body.status,
     };
     let patch = f.finish(|| patch)?;

@@ -2,6 +2,7 @@
 
 use super::problem::{FieldError, Problem};
 use super::ApiRequest;
+use crate::domain::money::PositiveAmount;
 use serde::de::DeserializeOwned;
 
 /// The largest JSON body any API route accepts.
@@ -47,5 +48,43 @@ fn classify(err: &serde_json::Error) -> Problem {
             field: "body".into(),
             message,
         }]),
+    }
+}
+
+/// An amount field: a JSON integer of minor units. Fractions, exponents and values
+/// beyond the limit are refused with a message saying which.
+pub fn positive_amount(n: &serde_json::Number) -> Result<PositiveAmount, String> {
+    if let Some(units) = n.as_u64() {
+        return PositiveAmount::new(units).map_err(|e| e.to_string());
+    }
+    if n.as_i64().is_some() {
+        return Err(format!("must be a positive number of minor units, got {n}"));
+    }
+    Err(format!(
+        "must be a whole number of minor units within range, got {n}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(text: &str) -> serde_json::Number {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn amounts_are_whole_positive_minor_units() {
+        assert_eq!(positive_amount(&number("250")).unwrap().minor_units(), 250);
+        for bad in [
+            "0",
+            "-5",
+            "12.5",
+            "1e20",
+            "100000000000000000000000",
+            "1000000000001",
+        ] {
+            assert!(positive_amount(&number(bad)).is_err(), "{bad}");
+        }
     }
 }

@@ -1,0 +1,113 @@
+//! The app is a pure Spin app: every component `spin.toml` references is built from a
+//! crate in `functions/`, and imports nothing beyond WASI p2 and the Spin interfaces
+//! DESIGN.md §2 lists.
+
+use harness::repo_root;
+use std::collections::BTreeSet;
+
+const SPIN_INTERFACES: &[&str] = &[
+    "fermyon:spin/sqlite@2.0.0",
+    "fermyon:spin/key-value@2.0.0",
+    "fermyon:spin/variables@2.0.0",
+    "spin:postgres/postgres@4.0.0",
+];
+
+/// WASI p2 interfaces a Rust guest may import (std's own plus wasi:http outgoing).
+const WASI_PREFIXES: &[&str] = &[
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "wasi:http/types@0.2.",
+    "wasi:http/outgoing-handler@0.2.",
+];
+
+fn manifest() -> toml::Value {
+    let text = std::fs::read_to_string(repo_root().join("spin.toml")).unwrap();
+    toml::from_str(&text).unwrap()
+}
+
+#[test]
+fn every_component_is_a_functions_crate_built_for_wasm32_wasip2() {
+    let manifest = manifest();
+    let components = manifest["component"].as_table().unwrap();
+    let crates: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let mut referenced = BTreeSet::new();
+    for (id, component) in components {
+        let source = component["source"].as_str().unwrap();
+        let crate_name = source
+            .strip_prefix("target/wasm32-wasip2/release/")
+            .and_then(|s| s.strip_suffix(".wasm"))
+            .unwrap_or_else(|| {
+                panic!("component `{id}` source `{source}` is not a release wasm32-wasip2 build")
+            })
+            .replace('_', "-");
+        assert!(
+            crates.contains(&crate_name),
+            "component `{id}` runs `{source}`, which no functions/ crate builds"
+        );
+        referenced.insert(crate_name);
+    }
+    assert_eq!(
+        referenced, crates,
+        "every functions/ crate is a component in spin.toml"
+    );
+}
+
+/// The names a component imports at its top level (not those of nested modules).
+fn top_level_imports(bytes: &[u8]) -> Vec<String> {
+    use wasmparser::{Parser, Payload};
+    let mut depth = 0usize;
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.expect("a valid component") {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    names.push(import.expect("a valid import").name.0.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+#[test]
+fn components_import_only_wasi_p2_and_the_listed_spin_interfaces() {
+    let manifest = manifest();
+    let mut seen = BTreeSet::new();
+    for (id, component) in manifest["component"].as_table().unwrap() {
+        let path = repo_root().join(component["source"].as_str().unwrap());
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run scripts/test to build the components)",
+                path.display()
+            )
+        });
+        let imports = top_level_imports(&bytes);
+        assert!(
+            !imports.is_empty(),
+            "component `{id}` imports nothing; is it a component?"
+        );
+        seen.extend(imports.iter().cloned());
+        for name in imports {
+            let allowed = SPIN_INTERFACES.contains(&name.as_str())
+                || WASI_PREFIXES.iter().any(|p| name.starts_with(p));
+            assert!(
+                allowed,
+                "component `{id}` imports `{name}`, which is not a Spin interface this app may use"
+            );
+        }
+    }
+    // The campaigns component reads SQLite, so the parser must have seen that import.
+    assert!(
+        seen.contains("fermyon:spin/sqlite@2.0.0"),
+        "imports seen: {seen:?}"
+    );
+}

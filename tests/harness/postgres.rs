@@ -1,0 +1,43 @@
+use anyhow::{Context, Result};
+
+/// A database created on the local Postgres server for one test and dropped after it.
+pub struct TempPgDatabase {
+    pub name: String,
+}
+
+const ADMIN_URL: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
+
+async fn admin() -> Result<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(ADMIN_URL, tokio_postgres::NoTls)
+        .await
+        .context("connect to the local Postgres at 127.0.0.1:5432 as postgres")?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+impl TempPgDatabase {
+    pub async fn create() -> Result<Self> {
+        let name = format!("cfa_test_{}", uuid::Uuid::new_v4().simple());
+        admin()
+            .await?
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
+        Ok(Self { name })
+    }
+
+    /// The address a component opens, in the URL form Spin takes.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    pub async fn drop_now(self) -> Result<()> {
+        admin()
+            .await?
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await?;
+        Ok(())
+    }
+}

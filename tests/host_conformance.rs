@@ -1,0 +1,361 @@
+//! The host against Spin's semantics, through small test components over real HTTP:
+//! SQLite, key-value, variables, outbound HTTP, service chaining, Postgres, cron, routing.
+
+use harness::{start_failure, Host, HostBuilder, TempPgDatabase};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const APP: &str = "tests/apps/conformance/spin.toml";
+const RUNTIME_CONFIG: &str = "tests/apps/conformance/runtime-config.toml";
+
+fn app() -> HostBuilder {
+    HostBuilder::new(APP)
+        .runtime_config(RUNTIME_CONFIG)
+        .env("SPIN_VARIABLE_SECRET_WORD", "swordfish")
+        .arg("--sqlite")
+        .arg("CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+}
+
+async fn get_json(host: &Host, path: &str) -> Value {
+    let resp = reqwest::get(host.url(path)).await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(
+        status.is_success(),
+        "GET {path} -> {status}: {text}\n{}",
+        host.log()
+    );
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("GET {path}: not JSON: {text}"))
+}
+
+#[tokio::test]
+async fn sqlite_crud_round_trips_every_value_type() {
+    let host = app().start().await.unwrap();
+    let v = get_json(&host, "/sqlite/crud").await;
+    assert_eq!(v["columns"], serde_json::json!(["id", "name", "data"]));
+    assert_eq!(
+        v["rows"],
+        serde_json::json!([{ "id": 1, "name": "uno", "data": [1, 2] }])
+    );
+    assert!(
+        host.state_dir.join("sqlite_db.db").exists(),
+        "default database lives at <state-dir>/sqlite_db.db"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_transaction_spans_several_execute_calls() {
+    let host = app().start().await.unwrap();
+    let v = get_json(&host, "/sqlite/transaction").await;
+    assert_eq!(
+        v,
+        serde_json::json!({ "inside": 2, "after_rollback": 0, "after_commit": 2 })
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_from_two_hosts_on_one_file_lose_nothing() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = app().state_dir(shared.path()).start().await.unwrap();
+    let b = app().state_dir(shared.path()).start().await.unwrap();
+    let client = reqwest::Client::new();
+    let requests = (0..120).map(|i| {
+        let url = if i % 2 == 0 {
+            a.url("/sqlite/increment")
+        } else {
+            b.url("/sqlite/increment")
+        };
+        let client = client.clone();
+        async move { client.post(url).send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "statuses: {statuses:?}\n{}",
+        a.log()
+    );
+    assert_eq!(get_json(&a, "/sqlite/counter").await["n"], 120);
+}
+
+#[tokio::test]
+async fn undeclared_databases_and_stores_are_denied() {
+    let host = app().start().await.unwrap();
+    // `other` is defined in the runtime config, but the probe does not declare it.
+    for path in [
+        "/sqlite/crud?db=other",
+        "/kv/get?store=other&key=x",
+        "/kv/get?store=nowhere&key=x",
+    ] {
+        let v = get_json(&host, path).await;
+        assert_eq!(
+            v["error"].as_str(),
+            Some("Error::AccessDenied"),
+            "{path}: {v}"
+        );
+    }
+}
+
+async fn kv_round_trip(host: &Host, store: &str) {
+    let client = reqwest::Client::new();
+    let key = format!("k-{}", uuid::Uuid::new_v4().simple());
+    let q = |op: &str| host.url(&format!("/kv/{op}?store={store}&key={key}"));
+    assert_eq!(
+        get_json(host, &format!("/kv/exists?store={store}&key={key}")).await["exists"],
+        false
+    );
+    assert_eq!(
+        get_json(host, &format!("/kv/get?store={store}&key={key}")).await["value"],
+        Value::Null
+    );
+    let set: Value = client
+        .post(q("set"))
+        .body("v1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["ok"], true);
+    assert_eq!(
+        get_json(host, &format!("/kv/get?store={store}&key={key}")).await["value"],
+        "v1"
+    );
+    assert_eq!(
+        get_json(host, &format!("/kv/exists?store={store}&key={key}")).await["exists"],
+        true
+    );
+    let keys = get_json(host, &format!("/kv/keys?store={store}")).await;
+    assert!(
+        keys["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == key.as_str()),
+        "{keys}"
+    );
+    client.post(q("delete")).send().await.unwrap();
+    assert_eq!(
+        get_json(host, &format!("/kv/exists?store={store}&key={key}")).await["exists"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn key_value_on_spin_sqlite_store() {
+    let host = app().start().await.unwrap();
+    kv_round_trip(&host, "default").await;
+    assert!(host.state_dir.join("sqlite_key_value.db").exists());
+}
+
+#[tokio::test]
+async fn key_value_on_redis_store() {
+    let host = app().start().await.unwrap();
+    kv_round_trip(&host, "redis").await;
+}
+
+#[tokio::test]
+async fn variables_from_defaults_environment_and_templates() {
+    let host = app().start().await.unwrap();
+    assert_eq!(
+        get_json(&host, "/vars?name=greeting").await["value"],
+        "hello, world"
+    );
+    assert_eq!(
+        get_json(&host, "/vars?name=secret_word").await["value"],
+        "swordfish"
+    );
+    assert!(get_json(&host, "/vars?name=nope").await["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("Error::Undefined"));
+    assert!(get_json(&host, "/vars?name=Bad-Name").await["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("Error::InvalidName"));
+    drop(host);
+    let host = app()
+        .env("SPIN_VARIABLE_GREETING", "hi")
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        get_json(&host, "/vars?name=greeting").await["value"],
+        "hi, world"
+    );
+}
+
+#[tokio::test]
+async fn missing_required_variable_fails_startup_by_name() {
+    let builder = HostBuilder::new(APP).runtime_config(RUNTIME_CONFIG);
+    let failure = start_failure(builder).await;
+    assert!(
+        failure.contains("secret_word") && failure.contains("SPIN_VARIABLE_SECRET_WORD"),
+        "{failure}"
+    );
+}
+
+/// A one-route HTTP server on a free loopback port answering "upstream ok".
+async fn upstream() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\nconnection: close\r\n\r\nupstream ok")
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn outbound_http_follows_allowed_outbound_hosts() {
+    let allowed = upstream().await;
+    let other = upstream().await;
+    let host = app()
+        .env("SPIN_VARIABLE_UPSTREAM_PORT", allowed.to_string())
+        .start()
+        .await
+        .unwrap();
+    let ok = get_json(
+        &host,
+        &format!("/outbound?url=http://127.0.0.1:{allowed}/x"),
+    )
+    .await;
+    assert_eq!(
+        ok,
+        serde_json::json!({ "status": 200, "body": "upstream ok" })
+    );
+    let denied = get_json(&host, &format!("/outbound?url=http://127.0.0.1:{other}/x")).await;
+    assert!(
+        denied["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{denied}"
+    );
+    let denied = get_json(
+        &host,
+        &format!("/outbound?url=http://localhost:{allowed}/x"),
+    )
+    .await;
+    assert!(
+        denied["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{denied}"
+    );
+}
+
+#[tokio::test]
+async fn spin_internal_chaining_reaches_private_components() {
+    let host = app().start().await.unwrap();
+    let v = get_json(&host, "/outbound?url=http://hidden.spin.internal/inner").await;
+    assert_eq!(
+        v,
+        serde_json::json!({ "status": 200, "body": "hello from /inner" })
+    );
+    let missing = get_json(&host, "/outbound?url=http://nobody.spin.internal/").await;
+    assert!(missing["error"].is_string(), "{missing}");
+}
+
+#[tokio::test]
+async fn postgres_query_and_execute_against_the_local_server() {
+    let db = TempPgDatabase::create().await.unwrap();
+    let host = app().start().await.unwrap();
+    let v = get_json(&host, &format!("/pg?address={}", db.url())).await;
+    assert_eq!(v["inserted"], 2);
+    assert_eq!(
+        v["rows"],
+        serde_json::json!([
+            { "id": 1, "name": "one", "flag": true, "data": [7] },
+            { "id": 2, "name": null, "flag": false, "data": null }
+        ])
+    );
+    assert!(
+        v["missing_table_error"].as_str().unwrap().contains("42P01"),
+        "{v}"
+    );
+    // Not in allowed_outbound_hosts (localhost is not 127.0.0.1): refused before connecting.
+    let denied = get_json(
+        &host,
+        &format!("/pg?address={}", db.url().replace("127.0.0.1", "localhost")),
+    )
+    .await;
+    assert!(
+        denied["error"].as_str().unwrap().contains("not permitted"),
+        "{denied}"
+    );
+    drop(host);
+    db.drop_now().await.unwrap();
+}
+
+#[tokio::test]
+async fn cron_component_fires_on_schedule() {
+    let host = app().start().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = get_json(&host, "/kv/get?store=default&key=cron-runs").await;
+        let runs: u64 = v["value"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if runs >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cron ran {runs} times in 10 s\n{}",
+            host.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn most_specific_route_wins_and_spin_headers_are_set() {
+    let host = app().start().await.unwrap();
+    let exact = reqwest::get(host.url("/spin-headers/exact"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(exact, "hello from /spin-headers/exact");
+    let wild = get_json(&host, "/spin-headers/a/b?x=1").await;
+    let h = &wild["headers"];
+    assert_eq!(h["spin-matched-route"], "/spin-headers/...");
+    assert_eq!(h["spin-component-route"], "/spin-headers");
+    assert_eq!(h["spin-path-info"], "/a/b");
+    assert_eq!(
+        h["spin-full-url"],
+        format!("{}/spin-headers/a/b?x=1", host.base_url)
+    );
+    let param = get_json(&host, "/params/42/detail").await;
+    assert_eq!(param["headers"]["spin-path-match-id"], "42");
+    let fallback = reqwest::get(host.url("/anything/else"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(fallback, "hello from /anything/else");
+    // A private route is not reachable from outside: the catch-all answers instead.
+    let hidden = reqwest::get(host.url("/hidden"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(hidden, "hello from /hidden");
+}
