@@ -163,7 +163,7 @@ mod tests {
         assert!(r.allows("https", "127.0.0.1", Some(1)));
         assert!(r.allows("https", "api.x.org", Some(8005)));
         assert!(!r.allows("https", "api.x.org", Some(8011)));
-        assert!(rules(&[]).allows("https", "x", None) == false);
+        assert!(!rules(&[]).allows("https", "x", None));
     }
 
     #[test]

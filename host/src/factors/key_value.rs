@@ -13,7 +13,7 @@ use wasmtime::component::Resource;
 /// One opened backend, shared by every instance that opens its label.
 pub enum Backend {
     Sqlite(Arc<Mutex<rusqlite::Connection>>),
-    Redis(redis::aio::ConnectionManager),
+    Redis(Box<redis::aio::ConnectionManager>),
 }
 
 /// The app's key-value stores by label.
@@ -45,7 +45,7 @@ impl KeyValueStores {
                     let manager = client.get_connection_manager().await.with_context(|| {
                         format!("key-value store `{label}`: cannot reach redis")
                     })?;
-                    Backend::Redis(manager)
+                    Backend::Redis(Box::new(manager))
                 }
             };
             opened.insert(label.clone(), Arc::new(backend));
@@ -86,7 +86,7 @@ impl KvStore {
         let Backend::Redis(manager) = &*self.backend else {
             unreachable!()
         };
-        manager.clone()
+        (**manager).clone()
     }
 
     async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {

@@ -43,6 +43,15 @@ impl Router {
             .map_err(|e| anyhow!("route `{route}` of component `{component}`: {e}"))
     }
 
+    /// `route=component` pairs, for the startup log line.
+    pub fn summary(&self) -> String {
+        self.0
+            .iter()
+            .map(|(_, h)| format!("{}={}", h.raw_route, h.component))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub fn route(&self, path: &str) -> Option<RouteMatch> {
         let matched = self.0.best_match(path)?;
         let handler = matched.handler();
@@ -105,15 +114,5 @@ mod tests {
         r.add("/only", "x").unwrap();
         assert!(r.route("/other").is_none());
         assert!(r.route("/only/deeper").is_none());
-    }
-}
-
-impl Router {
-    pub fn summary(&self) -> String {
-        self.0
-            .iter()
-            .map(|(_, h)| format!("{}={}", h.raw_route, h.component))
-            .collect::<Vec<_>>()
-            .join(" ")
     }
 }

@@ -10,24 +10,32 @@ pub struct FieldError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A problem answer. Its `type` URI is derived from `code` when rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    #[serde(rename = "type")]
-    pub type_uri: String,
     pub title: &'static str,
     pub status: u16,
     pub code: &'static str,
     pub detail: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    #[serde(skip)]
     pub extra_headers: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    type_uri: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
 }
 
 impl Problem {
     pub fn new(status: u16, code: &'static str, detail: impl Into<String>) -> Self {
         Problem {
-            type_uri: format!("urn:careforall:problem:{code}"),
             title: title_for(status),
             status,
             code,
@@ -88,7 +96,15 @@ impl Problem {
         ApiResponse {
             status: self.status,
             headers,
-            body: serde_json::to_vec(&self).expect("problems serialize"),
+            body: serde_json::to_vec(&ProblemBody {
+                type_uri: format!("urn:careforall:problem:{}", self.code),
+                title: self.title,
+                status: self.status,
+                code: self.code,
+                detail: &self.detail,
+                errors: &self.errors,
+            })
+            .expect("problems serialize"),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The app is a pure Spin app: every component `spin.toml` references is built from a
+//! The app is a pure Spin app and documents itself: every component `spin.toml` references is built from a
 //! crate in `functions/`, and imports nothing beyond WASI p2 and the Spin interfaces
 //! DESIGN.md §2 lists.
 
@@ -110,4 +110,20 @@ fn components_import_only_wasi_p2_and_the_listed_spin_interfaces() {
         seen.contains("fermyon:spin/sqlite@2.0.0"),
         "imports seen: {seen:?}"
     );
+}
+
+#[test]
+fn openapi_documents_every_public_route() {
+    let openapi = std::fs::read_to_string(repo_root().join("openapi.yaml")).unwrap();
+    let manifest = manifest();
+    for trigger in manifest["trigger"]["http"].as_array().unwrap() {
+        let Some(route) = trigger["route"].as_str() else {
+            continue;
+        };
+        let documented = route.trim_end_matches("/...");
+        assert!(
+            openapi.contains(&format!("\n  {documented}:")),
+            "spin.toml routes `{route}` but openapi.yaml has no path `{documented}`"
+        );
+    }
 }

@@ -1,0 +1,48 @@
+# Shared helpers for the scripts in this folder. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The app's components: one crate per folder in functions/.
+app_components() {
+  for dir in functions/*/; do basename "$dir"; done
+}
+
+# Test components: one crate per folder in tests/components/.
+test_components() {
+  for dir in tests/components/*/; do basename "$dir"; done
+}
+
+# Builds the named component crates for wasm32-wasip2 in release mode.
+build_components() {
+  local args=()
+  for c in "$@"; do args+=(-p "$c"); done
+  say "building components for wasm32-wasip2: $*"
+  cargo build --locked --target wasm32-wasip2 --release "${args[@]}"
+}
+
+build_host() {
+  say "building the host (release)"
+  cargo build --locked --release -p spin-host
+}
+
+# `--sqlite @file` for every SQLite migration, in order (the flag spin up also takes).
+sqlite_migration_flags() {
+  local f
+  for f in migrations/sqlite/*.sql; do printf -- '--sqlite\n@%s\n' "$ROOT/$f"; done
+}
+
+# Installs Debian packages that are missing (needs root; runs apt-get update once).
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  if [ ! -f /var/lib/apt/periodic/cfa-updated ]; then
+    apt-get update -qq && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/cfa-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
