@@ -19,10 +19,13 @@ use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::Engine;
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+/// The trap message of an instance stopped by its deadline.
+pub const DEADLINE_EXCEEDED: &str = "deadline exceeded";
 
 pub struct HostLimits {
     pub request_timeout: Duration,
@@ -58,13 +61,6 @@ pub struct AppRuntime {
     pub metrics: Metrics,
 }
 
-fn state_dir(options: &LoadOptions, manifest_dir: &Path) -> PathBuf {
-    options
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| manifest_dir.join(".spin"))
-}
-
 impl AppRuntime {
     pub async fn load(options: LoadOptions) -> Result<Arc<Self>> {
         let manifest_path = if options.manifest.is_dir() {
@@ -82,8 +78,11 @@ impl AppRuntime {
         } else {
             manifest_dir
         };
-        let state_dir = state_dir(&options, &manifest_dir);
-        let runtime = RuntimeConfig::load(options.runtime_config.as_deref(), &state_dir)?;
+        let runtime = RuntimeConfig::load(
+            options.runtime_config.as_deref(),
+            options.state_dir.as_deref(),
+            &manifest_dir.join(".spin"),
+        )?;
         let variables = AppVariables::resolve(&manifest, |k| std::env::var(k).ok())?;
 
         for (id, c) in &manifest.component {
@@ -208,6 +207,26 @@ impl AppRuntime {
 
     pub fn component(&self, id: &str) -> Option<&LoadedComponent> {
         self.components.get(id)
+    }
+
+    /// A store for one instance of a component: memory limited, and interrupted by the
+    /// epoch ticker once `deadline` passes (yielding to other tasks at every tick before).
+    pub fn new_store(
+        self: &Arc<Self>,
+        component: Arc<ComponentConfig>,
+        deadline: Instant,
+    ) -> Store<InstanceState> {
+        let mut store = Store::new(&self.engine, InstanceState::new(self.clone(), component));
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(wasmtime::Error::msg(DEADLINE_EXCEEDED))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
     }
 }
 

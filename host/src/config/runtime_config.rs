@@ -1,5 +1,9 @@
 //! `runtime-config.toml` in Spin's format: where each SQLite database and key-value store
 //! lives. Labels not named here fall back to Spin's defaults in the state folder.
+//!
+//! Path rules follow Spin: a relative key-value `path` resolves against the runtime config
+//! file's folder, a relative SQLite `path` against the working directory, and a SQLite
+//! database without a `path` is in memory.
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -9,6 +13,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeConfigFile {
+    state_dir: Option<PathBuf>,
     #[serde(default)]
     sqlite_database: BTreeMap<String, SqliteDecl>,
     #[serde(default)]
@@ -35,18 +40,29 @@ pub enum KvBackend {
     Redis(String),
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqliteLocation {
+    File(PathBuf),
+    /// A fresh in-memory database for each connection, as Spin does without a `path`.
+    InMemory,
+}
+
 /// Where every label resolves to, after defaults.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    pub sqlite: BTreeMap<String, PathBuf>,
+    pub sqlite: BTreeMap<String, SqliteLocation>,
     pub key_value: BTreeMap<String, KvBackend>,
 }
 
 impl RuntimeConfig {
-    /// Reads `file` (if any). Relative paths in it resolve against the file's folder, and
-    /// the `default` labels fall back to `<state_dir>/sqlite_db.db` and
-    /// `<state_dir>/sqlite_key_value.db` as in Spin.
-    pub fn load(file: Option<&Path>, state_dir: &Path) -> Result<Self> {
+    /// Reads `file` (if any). The `default` labels fall back to `<state_dir>/sqlite_db.db`
+    /// and `<state_dir>/sqlite_key_value.db` as in Spin. `state_dir` is the folder given
+    /// on the command line, else the file's `state_dir`, else `default_state_dir`.
+    pub fn load(
+        file: Option<&Path>,
+        state_dir: Option<&Path>,
+        default_state_dir: &Path,
+    ) -> Result<Self> {
         let (decl, base) = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -60,17 +76,23 @@ impl RuntimeConfig {
             }
             None => (RuntimeConfigFile::default(), PathBuf::new()),
         };
+        let state_dir = state_dir
+            .map(Path::to_path_buf)
+            .or(decl.state_dir.clone())
+            .unwrap_or_else(|| default_state_dir.to_path_buf());
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let cwd = std::env::current_dir()?;
         let mut sqlite = BTreeMap::new();
         for (label, SqliteDecl::Spin { path }) in decl.sqlite_database {
-            let path = path
-                .map(resolve)
-                .unwrap_or_else(|| state_dir.join(format!("{label}.db")));
-            sqlite.insert(label, path);
+            let location = match path {
+                Some(p) => SqliteLocation::File(cwd.join(p)),
+                None => SqliteLocation::InMemory,
+            };
+            sqlite.insert(label, location);
         }
         sqlite
             .entry("default".into())
-            .or_insert_with(|| state_dir.join("sqlite_db.db"));
+            .or_insert_with(|| SqliteLocation::File(state_dir.join("sqlite_db.db")));
         let mut key_value = BTreeMap::new();
         for (label, kv) in decl.key_value_store {
             let backend = match kv {
@@ -100,8 +122,11 @@ mod tests {
 
     #[test]
     fn defaults_live_in_the_state_dir() {
-        let rc = RuntimeConfig::load(None, Path::new("/s")).unwrap();
-        assert_eq!(rc.sqlite["default"], PathBuf::from("/s/sqlite_db.db"));
+        let rc = RuntimeConfig::load(None, None, Path::new("/s")).unwrap();
+        assert_eq!(
+            rc.sqlite["default"],
+            SqliteLocation::File("/s/sqlite_db.db".into())
+        );
         assert_eq!(
             rc.key_value["default"],
             KvBackend::Sqlite("/s/sqlite_key_value.db".into())
@@ -115,21 +140,35 @@ mod tests {
         let file = dir.join("rc.toml");
         std::fs::write(
             &file,
-            "[sqlite_database.default]\ntype = \"spin\"\npath = \"data/app.db\"\n[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n",
+            "state_dir = \"/from-file\"\n[sqlite_database.default]\ntype = \"spin\"\npath = \"data/app.db\"\n[sqlite_database.scratch]\ntype = \"spin\"\n[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n[key_value_store.local]\ntype = \"spin\"\npath = \"kv.db\"\n",
         )
         .unwrap();
-        let rc = RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap();
-        assert_eq!(rc.sqlite["default"], dir.join("data/app.db"));
+        let rc = RuntimeConfig::load(Some(&file), None, Path::new("/s")).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            rc.sqlite["default"],
+            SqliteLocation::File(cwd.join("data/app.db"))
+        );
+        assert_eq!(rc.sqlite["scratch"], SqliteLocation::InMemory);
         assert_eq!(
             rc.key_value["cache"],
             KvBackend::Redis("redis://127.0.0.1:6379".into())
         );
+        assert_eq!(rc.key_value["local"], KvBackend::Sqlite(dir.join("kv.db")));
+        assert_eq!(
+            rc.key_value["default"],
+            KvBackend::Sqlite("/from-file/sqlite_key_value.db".into())
+        );
+        let rc =
+            RuntimeConfig::load(Some(&file), Some(Path::new("/flag")), Path::new("/s")).unwrap();
+        assert_eq!(
+            rc.key_value["default"],
+            KvBackend::Sqlite("/flag/sqlite_key_value.db".into()),
+            "--state-dir wins over the file"
+        );
         std::fs::write(&file, "[key_value_store.x]\ntype = \"azure_cosmos\"\n").unwrap();
-        assert!(format!(
-            "{:#}",
-            RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap_err()
-        )
-        .contains("azure_cosmos"));
+        let err = RuntimeConfig::load(Some(&file), None, Path::new("/s")).unwrap_err();
+        assert!(format!("{err:#}").contains("azure_cosmos"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

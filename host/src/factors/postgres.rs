@@ -171,6 +171,60 @@ fn refs(params: &[Box<dyn ToSql + Send + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
+impl PgConnection {
+    async fn query(
+        &self,
+        statement: &str,
+        parameters: Vec<ParameterValue>,
+    ) -> Result<RowSet, Error> {
+        let bound = params(parameters)?;
+        let prepared = self
+            .0
+            .prepare_cached(statement)
+            .await
+            .map_err(query_failed)?;
+        let rows = self
+            .0
+            .query(&prepared, &refs(&bound))
+            .await
+            .map_err(query_failed)?;
+        let columns = prepared
+            .columns()
+            .iter()
+            .map(|c| Column {
+                name: c.name().into(),
+                data_type: data_type(c.type_()),
+            })
+            .collect();
+        let rows = rows
+            .iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| value(row, i, row.columns()[i].type_()))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RowSet { columns, rows })
+    }
+
+    async fn execute(
+        &self,
+        statement: &str,
+        parameters: Vec<ParameterValue>,
+    ) -> Result<u64, Error> {
+        let bound = params(parameters)?;
+        let prepared = self
+            .0
+            .prepare_cached(statement)
+            .await
+            .map_err(query_failed)?;
+        self.0
+            .execute(&prepared, &refs(&bound))
+            .await
+            .map_err(query_failed)
+    }
+}
+
 impl Host for InstanceState {}
 
 impl HostConnection for InstanceState {
@@ -200,50 +254,7 @@ impl HostConnection for InstanceState {
         statement: String,
         parameters: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, Error>> {
-        let client = &self.table.get(&conn)?.0;
-        let bound = match params(parameters) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        let rows = match client.query(&statement, &refs(&bound)).await {
-            Ok(rows) => rows,
-            Err(e) => return Ok(Err(query_failed(e))),
-        };
-        let columns: Vec<Column> = match rows.first() {
-            Some(row) => row
-                .columns()
-                .iter()
-                .map(|c| Column {
-                    name: c.name().into(),
-                    data_type: data_type(c.type_()),
-                })
-                .collect(),
-            None => match client.prepare(&statement).await {
-                Ok(stmt) => stmt
-                    .columns()
-                    .iter()
-                    .map(|c| Column {
-                        name: c.name().into(),
-                        data_type: data_type(c.type_()),
-                    })
-                    .collect(),
-                Err(e) => return Ok(Err(query_failed(e))),
-            },
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let values = row
-                .columns()
-                .iter()
-                .enumerate()
-                .map(|(i, c)| value(row, i, c.type_()))
-                .collect::<Result<Vec<_>, _>>();
-            match values {
-                Ok(v) => out.push(v),
-                Err(e) => return Ok(Err(e)),
-            }
-        }
-        Ok(Ok(RowSet { columns, rows: out }))
+        Ok(self.table.get(&conn)?.query(&statement, parameters).await)
     }
 
     async fn execute(
@@ -252,15 +263,7 @@ impl HostConnection for InstanceState {
         statement: String,
         parameters: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
-        let client = &self.table.get(&conn)?.0;
-        let bound = match params(parameters) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(client
-            .execute(&statement, &refs(&bound))
-            .await
-            .map_err(query_failed))
+        Ok(self.table.get(&conn)?.execute(&statement, parameters).await)
     }
 
     async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {

@@ -5,21 +5,24 @@
 use crate::bindings::spin::fermyon::spin2_0_0::sqlite::{
     Error, Host, HostConnection, QueryResult, RowResult, Value,
 };
+use crate::config::runtime_config::SqliteLocation;
 use crate::state::InstanceState;
 use anyhow::{Context, Result};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::Resource;
 
 /// The app's databases by label.
 #[derive(Debug, Clone)]
-pub struct SqliteDatabases(Arc<BTreeMap<String, PathBuf>>);
+pub struct SqliteDatabases(Arc<BTreeMap<String, SqliteLocation>>);
 
 impl SqliteDatabases {
-    pub fn new(databases: BTreeMap<String, PathBuf>) -> Result<Self> {
-        for path in databases.values() {
+    pub fn new(databases: BTreeMap<String, SqliteLocation>) -> Result<Self> {
+        for location in databases.values() {
+            let SqliteLocation::File(path) = location else {
+                continue;
+            };
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).with_context(|| {
                     format!(
@@ -32,22 +35,25 @@ impl SqliteDatabases {
         Ok(Self(Arc::new(databases)))
     }
 
-    pub fn path(&self, label: &str) -> Option<&Path> {
-        self.0.get(label).map(PathBuf::as_path)
+    pub fn location(&self, label: &str) -> Option<&SqliteLocation> {
+        self.0.get(label)
     }
 
     /// Runs SQL statements (`spin up --sqlite`) against a database before serving.
     pub fn run_script(&self, label: &str, sql: &str) -> Result<()> {
-        let path = self
-            .path(label)
+        let location = self
+            .location(label)
             .with_context(|| format!("no SQLite database `{label}`"))?;
-        let conn = rusqlite::Connection::open(path)?;
-        conn.execute_batch(sql).with_context(|| {
-            format!(
-                "running SQL against database `{label}` ({})",
-                path.display()
-            )
-        })
+        let conn = open(location)?;
+        conn.execute_batch(sql)
+            .with_context(|| format!("running SQL against database `{label}` ({location:?})"))
+    }
+}
+
+fn open(location: &SqliteLocation) -> rusqlite::Result<rusqlite::Connection> {
+    match location {
+        SqliteLocation::File(path) => rusqlite::Connection::open(path),
+        SqliteLocation::InMemory => rusqlite::Connection::open_in_memory(),
     }
 }
 
@@ -107,10 +113,10 @@ impl HostConnection for InstanceState {
         if !self.component.sqlite_databases.contains(&database) {
             return Ok(Err(Error::AccessDenied));
         }
-        let Some(path) = self.app.sqlite.path(&database).map(Path::to_path_buf) else {
+        let Some(location) = self.app.sqlite.location(&database).cloned() else {
             return Ok(Err(Error::NoSuchDatabase));
         };
-        let opened = tokio::task::spawn_blocking(move || rusqlite::Connection::open(path)).await?;
+        let opened = tokio::task::spawn_blocking(move || open(&location)).await?;
         match opened {
             Ok(conn) => Ok(Ok(self
                 .table

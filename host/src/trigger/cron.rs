@@ -4,12 +4,10 @@
 use crate::app::AppRuntime;
 use crate::bindings::cron::fermyon::spin_cron::cron_types::Metadata;
 use crate::observe::log;
-use crate::state::InstanceState;
 use anyhow::{anyhow, Context, Result};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::{Store, UpdateDeadline};
 
 /// Parses every schedule up front so a bad expression fails startup, not a later tick.
 pub fn schedules(app: &AppRuntime) -> Result<Vec<(String, cron::Schedule)>> {
@@ -54,19 +52,7 @@ pub async fn fire(app: &Arc<AppRuntime>, component: &str, timestamp: u64) -> Res
         .clone()
         .with_context(|| format!("component `{component}` has no cron trigger"))?;
     let deadline = Instant::now() + app.limits.request_timeout;
-    let mut store = Store::new(
-        &app.engine,
-        InstanceState::new(app.clone(), loaded.config.clone()),
-    );
-    store.limiter(|s| &mut s.limits);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
-            Err(wasmtime::Error::msg("cron run deadline exceeded"))
-        } else {
-            Ok(UpdateDeadline::Yield(1))
-        }
-    });
+    let mut store = app.new_store(loaded.config.clone(), deadline);
     let instance = pre.instantiate_async(&mut store).await?;
     instance
         .call_handle_cron_event(&mut store, Metadata { timestamp })

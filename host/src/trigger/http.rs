@@ -1,9 +1,8 @@
 //! The HTTP trigger: a hyper server that routes each request to a component, runs it in
 //! a fresh instance from its `InstancePre` under a deadline, and drains on shutdown.
 
-use crate::app::AppRuntime;
+use crate::app::{AppRuntime, DEADLINE_EXCEEDED};
 use crate::observe::log::{self, RequestLog};
-use crate::state::InstanceState;
 use crate::trigger::router::RouteMatch;
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
@@ -14,7 +13,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
@@ -218,16 +216,7 @@ impl AppRuntime {
             .with_context(|| format!("component `{component}` has no HTTP trigger"))?;
         let config = loaded.config.clone();
         let deadline = Instant::now() + self.limits.request_timeout;
-        let mut store = Store::new(&self.engine, InstanceState::new(self.clone(), config));
-        store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Err(wasmtime::Error::msg("request deadline exceeded"))
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        let mut store = self.new_store(config, deadline);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
             .data_mut()
@@ -252,7 +241,7 @@ impl AppRuntime {
             };
             match tokio::time::timeout(timeout, run).await {
                 Ok(result) => result.map_err(anyhow::Error::from),
-                Err(_) => Err(anyhow!("request deadline exceeded")),
+                Err(_) => Err(anyhow!(DEADLINE_EXCEEDED)),
             }
         });
         match tokio::time::timeout(timeout + Duration::from_millis(50), receiver).await {
@@ -261,7 +250,7 @@ impl AppRuntime {
                 "component `{component}` answered with error {code:?}"
             )),
             Ok(Err(_)) => match task.await {
-                Ok(Err(e)) if format!("{e:#}").contains("deadline exceeded") => {
+                Ok(Err(e)) if format!("{e:#}").contains(DEADLINE_EXCEEDED) => {
                     Ok(plain(504, "Request deadline exceeded"))
                 }
                 Ok(Err(e)) => Err(e.context(format!("component `{component}` trapped"))),
