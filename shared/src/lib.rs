@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod payments;
 pub mod storage;
 
 #[cfg(target_arch = "wasm32")]

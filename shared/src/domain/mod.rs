@@ -2,4 +2,5 @@
 
 pub mod campaign;
 pub mod money;
+pub mod pledge;
 pub mod text;

@@ -1,0 +1,4 @@
+//! The payment-provider port: what the app needs from a provider, independent of wire
+//! format, plus the Stripe-compatible webhook signature scheme.
+
+pub mod signature;
