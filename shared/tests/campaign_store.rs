@@ -5,80 +5,10 @@ use careforall::api::ApiRequest;
 use careforall::domain::campaign::{CampaignPatch, CampaignStatus, NewCampaign};
 use careforall::domain::money::{Currency, PositiveAmount};
 use careforall::storage::campaigns::{self, PatchOutcome};
-use careforall::storage::migrations::SQLITE;
-use careforall::storage::{Backend, DbError, Rows, SqlExecutor, SqlValue};
 use std::cell::Cell;
 
-struct Rusqlite(rusqlite::Connection);
-
-impl SqlExecutor for Rusqlite {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
-    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
-        use rusqlite::types::{Value, ValueRef};
-        let other = |e: rusqlite::Error| DbError::Other(e.to_string());
-        let mut stmt = self.0.prepare(sql).map_err(other)?;
-        let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-        let params: Vec<Value> = params
-            .iter()
-            .map(|p| match p {
-                SqlValue::Integer(i) => Value::Integer(*i),
-                SqlValue::Text(t) => Value::Text(t.clone()),
-                SqlValue::Blob(b) => Value::Blob(b.clone()),
-                SqlValue::Null => Value::Null,
-            })
-            .collect();
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params))
-            .map_err(other)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(other)? {
-            out.push(
-                (0..columns.len())
-                    .map(|i| match row.get_ref(i).unwrap() {
-                        ValueRef::Integer(v) => SqlValue::Integer(v),
-                        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into()),
-                        ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
-                        ValueRef::Null => SqlValue::Null,
-                        ValueRef::Real(r) => panic!("unexpected real {r}"),
-                    })
-                    .collect(),
-            );
-        }
-        Ok(Rows { columns, rows: out })
-    }
-}
-
-fn db() -> (tempfile_dir::Dir, Rusqlite) {
-    let dir = tempfile_dir::Dir::new();
-    let conn = rusqlite::Connection::open(dir.path.join("t.db")).unwrap();
-    for (_, sql) in SQLITE {
-        conn.execute_batch(sql).unwrap();
-    }
-    (dir, Rusqlite(conn))
-}
-
-/// A throw-away folder without another dependency.
-mod tempfile_dir {
-    pub struct Dir {
-        pub path: std::path::PathBuf,
-    }
-    impl Dir {
-        pub fn new() -> Self {
-            let path =
-                std::env::temp_dir().join(format!("cfa-shared-{}", uuid::Uuid::new_v4().simple()));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir { path }
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
+mod support;
+use support::db;
 
 fn new_campaign(title: &str) -> NewCampaign {
     NewCampaign {

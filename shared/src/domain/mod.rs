@@ -1,6 +1,8 @@
 //! Domain types: parsed, validated values that make wrong states unrepresentable.
 
 pub mod campaign;
+pub mod donor;
+pub mod idempotency;
 pub mod money;
 pub mod pledge;
 pub mod text;

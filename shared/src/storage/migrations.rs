@@ -2,13 +2,25 @@
 
 /// SQLite scripts in order. Each is safe to run again (`IF NOT EXISTS`), so Spin's
 /// `spin up --sqlite @file` and the project's host can apply them at every start.
-pub const SQLITE: &[(&str, &str)] = &[(
-    "0001_campaigns",
-    include_str!("../../../migrations/sqlite/0001_campaigns.sql"),
-)];
+pub const SQLITE: &[(&str, &str)] = &[
+    (
+        "0001_campaigns",
+        include_str!("../../../migrations/sqlite/0001_campaigns.sql"),
+    ),
+    (
+        "0002_donations",
+        include_str!("../../../migrations/sqlite/0002_donations.sql"),
+    ),
+];
 
 /// Postgres scripts in order, equally idempotent.
-pub const POSTGRES: &[(&str, &str)] = &[(
-    "0001_campaigns",
-    include_str!("../../../migrations/postgres/0001_campaigns.sql"),
-)];
+pub const POSTGRES: &[(&str, &str)] = &[
+    (
+        "0001_campaigns",
+        include_str!("../../../migrations/postgres/0001_campaigns.sql"),
+    ),
+    (
+        "0002_donations",
+        include_str!("../../../migrations/postgres/0002_donations.sql"),
+    ),
+];

@@ -2,7 +2,11 @@
 //! (and rusqlite in native tests) implement, plus the repositories written against it.
 
 pub mod campaigns;
+pub mod idempotency;
 pub mod migrations;
+pub mod outbox;
+pub mod pledges;
 mod sql;
+pub mod tx;
 
 pub use sql::{Backend, DbError, Row, Rows, SqlExecutor, SqlValue};

@@ -102,6 +102,13 @@ impl Row<'_> {
         }
     }
 
+    pub fn opt_i64(&self, column: &str) -> Result<Option<i64>, DbError> {
+        match self.value(column)? {
+            SqlValue::Null => Ok(None),
+            _ => self.i64(column).map(Some),
+        }
+    }
+
     pub fn opt_text(&self, column: &str) -> Result<Option<String>, DbError> {
         match self.value(column)? {
             SqlValue::Null => Ok(None),

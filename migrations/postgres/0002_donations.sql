@@ -1,0 +1,73 @@
+-- Generated from ../sqlite/0002_donations.sql by type substitution (INTEGER -> BIGINT,
+-- AUTOINCREMENT key -> BIGSERIAL); keep the two in step.
+-- Pledges, their append-only status history, provider events seen, idempotency keys and
+-- the transactional outbox. Money columns are integer minor units; CHECKs restate the
+-- invariants so a bug cannot store an impossible pledge.
+CREATE TABLE IF NOT EXISTS pledges (
+    seq                 BIGSERIAL PRIMARY KEY,
+    id                  TEXT    NOT NULL UNIQUE,
+    campaign_id         TEXT    NOT NULL REFERENCES campaigns (id),
+    amount_minor        BIGINT  NOT NULL CHECK (amount_minor > 0),
+    currency            TEXT    NOT NULL CHECK (length(currency) = 3),
+    status              TEXT    NOT NULL CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED',
+                                'PARTIALLY_REFUNDED', 'REFUNDED', 'FAILED', 'CANCELED')),
+    captured_minor      BIGINT  NOT NULL DEFAULT 0 CHECK (captured_minor BETWEEN 0 AND amount_minor),
+    refunded_minor      BIGINT  NOT NULL DEFAULT 0 CHECK (refunded_minor BETWEEN 0 AND captured_minor),
+    donor_email         TEXT    NOT NULL,
+    donor_name          TEXT,
+    anonymous           BIGINT  NOT NULL DEFAULT 0 CHECK (anonymous IN (0, 1)),
+    provider_payment_id TEXT    UNIQUE,
+    version             BIGINT  NOT NULL DEFAULT 1,
+    created_at_ms       BIGINT  NOT NULL,
+    updated_at_ms       BIGINT  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pledges_by_campaign ON pledges (campaign_id, seq);
+CREATE INDEX IF NOT EXISTS pledges_by_donor ON pledges (donor_email, seq);
+
+CREATE TABLE IF NOT EXISTS pledge_events (
+    seq               BIGSERIAL PRIMARY KEY,
+    pledge_id         TEXT    NOT NULL REFERENCES pledges (id),
+    provider_event_id TEXT,
+    kind              TEXT    NOT NULL,
+    outcome           TEXT    NOT NULL CHECK (outcome IN ('applied', 'implied', 'stale', 'duplicate', 'invalid')),
+    from_status       TEXT,
+    to_status         TEXT,
+    detail            TEXT,
+    recorded_at_ms    BIGINT  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pledge_events_by_pledge ON pledge_events (pledge_id, seq);
+
+CREATE TABLE IF NOT EXISTS processed_provider_events (
+    event_id        TEXT    PRIMARY KEY,
+    pledge_id       TEXT,
+    outcome         TEXT    NOT NULL,
+    response_status BIGINT  NOT NULL,
+    response_body   TEXT    NOT NULL,
+    processed_at_ms BIGINT  NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    scope           TEXT    NOT NULL,
+    key             TEXT    NOT NULL,
+    request_hash    TEXT    NOT NULL,
+    locked_at_ms    BIGINT,
+    recovery_point  TEXT    NOT NULL CHECK (recovery_point IN ('started', 'pledge_created', 'finished')),
+    pledge_id       TEXT,
+    response_status BIGINT,
+    response_body   TEXT,
+    created_at_ms   BIGINT  NOT NULL,
+    expires_at_ms   BIGINT  NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+
+CREATE TABLE IF NOT EXISTS outbox (
+    id               BIGSERIAL PRIMARY KEY,
+    aggregate_id     TEXT    NOT NULL,
+    event_type       TEXT    NOT NULL,
+    payload          TEXT    NOT NULL,
+    created_at_ms    BIGINT  NOT NULL,
+    claimed_until_ms BIGINT,
+    published_at_ms  BIGINT,
+    attempts         BIGINT  NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at_ms IS NULL;

@@ -1,0 +1,94 @@
+//! The idempotency-key store: acquire a key (deciding replay, conflict or go), note
+//! progress, store the final answer.
+
+use super::tx::{for_update, transaction};
+use super::{DbError, SqlExecutor, SqlValue};
+use crate::domain::idempotency::{decide, KeyDecision, RecoveryPoint, StoredKey, KEY_TTL_MS};
+
+fn load(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<Option<StoredKey>, DbError> {
+    let rows = db.execute(
+        &format!(
+            "SELECT request_hash, locked_at_ms, recovery_point, pledge_id, response_status, response_body, expires_at_ms \
+             FROM idempotency_keys WHERE scope = ?1 AND key = ?2{}",
+            for_update(db)
+        ),
+        &[scope.into(), key.into()],
+    )?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let point = row.text("recovery_point")?;
+    let response = match (row.opt_i64("response_status")?, row.opt_text("response_body")?) {
+        (Some(status), Some(body)) => Some((status as u16, body)),
+        _ => None,
+    };
+    Ok(Some(StoredKey {
+        request_hash: row.text("request_hash")?,
+        locked_at_ms: row.opt_i64("locked_at_ms")?,
+        recovery_point: RecoveryPoint::parse(&point).ok_or_else(|| DbError::Decode(format!("recovery point `{point}`")))?,
+        pledge_id: row.opt_text("pledge_id")?,
+        response,
+        expires_at_ms: row.i64("expires_at_ms")?,
+    }))
+}
+
+/// Claims `key` for a request with `request_hash`, or says why not.
+pub fn acquire(db: &dyn SqlExecutor, scope: &str, key: &str, request_hash: &str, now_ms: i64) -> Result<KeyDecision, DbError> {
+    transaction(db, || {
+        let inserted = db.execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, locked_at_ms, recovery_point, created_at_ms, expires_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, 'started', ?4, ?5) ON CONFLICT (scope, key) DO NOTHING RETURNING key",
+            &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into()],
+        )?;
+        if inserted.first().is_some() {
+            return Ok(KeyDecision::Start);
+        }
+        let stored = load(db, scope, key)?;
+        let decision = decide(stored.as_ref(), request_hash, now_ms);
+        match &decision {
+            KeyDecision::Start => {
+                // The old key expired: reuse the row for the new request.
+                db.execute(
+                    "UPDATE idempotency_keys SET request_hash = ?3, locked_at_ms = ?4, recovery_point = 'started', \
+                     pledge_id = NULL, response_status = NULL, response_body = NULL, created_at_ms = ?4, expires_at_ms = ?5 \
+                     WHERE scope = ?1 AND key = ?2",
+                    &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into()],
+                )?;
+            }
+            KeyDecision::Resume { .. } => {
+                db.execute(
+                    "UPDATE idempotency_keys SET locked_at_ms = ?3 WHERE scope = ?1 AND key = ?2",
+                    &[scope.into(), key.into(), now_ms.into()],
+                )?;
+            }
+            KeyDecision::Replay { .. } | KeyDecision::InFlight | KeyDecision::Mismatch => {}
+        }
+        Ok(decision)
+    })
+}
+
+/// Notes that the pledge exists (called inside the transaction that creates it).
+pub fn mark_pledge_created(db: &dyn SqlExecutor, scope: &str, key: &str, pledge_id: &str) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE idempotency_keys SET recovery_point = 'pledge_created', pledge_id = ?3 WHERE scope = ?1 AND key = ?2",
+        &[scope.into(), key.into(), pledge_id.into()],
+    )
+    .map(drop)
+}
+
+/// Stores the final answer and releases the key; later requests replay it.
+pub fn finish(db: &dyn SqlExecutor, scope: &str, key: &str, status: u16, body: &str) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE idempotency_keys SET recovery_point = 'finished', locked_at_ms = NULL, \
+         response_status = ?3, response_body = ?4 WHERE scope = ?1 AND key = ?2",
+        &[scope.into(), key.into(), SqlValue::Integer(i64::from(status)), body.into()],
+    )
+    .map(drop)
+}
+
+/// Releases the key without an answer (a retryable failure): the next retry resumes.
+pub fn release(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE idempotency_keys SET locked_at_ms = NULL WHERE scope = ?1 AND key = ?2",
+        &[scope.into(), key.into()],
+    )
+    .map(drop)
+}
