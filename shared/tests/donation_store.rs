@@ -3,14 +3,16 @@
 
 mod support;
 
-use careforall::domain::campaign::{CampaignDescription, CampaignStatus, CampaignTitle, NewCampaign};
+use careforall::domain::campaign::{
+    CampaignDescription, CampaignStatus, CampaignTitle, NewCampaign,
+};
 use careforall::domain::donor::{Donor, Email};
 use careforall::domain::idempotency::{KeyDecision, RecoveryPoint, LOCK_TIMEOUT_MS};
 use careforall::domain::money::{Currency, PositiveAmount};
 use careforall::domain::pledge::{PaymentEvent, PledgeStatus};
 use careforall::storage::pledges::{self, NewPledge, ProviderEvent};
 use careforall::storage::{campaigns, idempotency, tx::transaction, DbError, SqlExecutor};
-use support::{db, TempDb};
+use support::TestDb;
 
 fn campaign(db: &dyn SqlExecutor) -> String {
     let new = NewCampaign {
@@ -24,7 +26,11 @@ fn campaign(db: &dyn SqlExecutor) -> String {
 }
 
 fn donor() -> Donor {
-    Donor { email: Email::parse("ana@example.org").unwrap(), name: None, anonymous: false }
+    Donor {
+        email: Email::parse("ana@example.org").unwrap(),
+        name: None,
+        anonymous: false,
+    }
 }
 
 fn pledge(db: &dyn SqlExecutor, id: &str, amount: u64) {
@@ -47,49 +53,12 @@ fn pledge(db: &dyn SqlExecutor, id: &str, amount: u64) {
 }
 
 fn count(db: &dyn SqlExecutor, sql: &str) -> i64 {
-    db.execute(sql, &[]).unwrap().first().unwrap().i64("n").unwrap()
-}
-
-#[test]
-fn a_key_is_in_flight_then_replayed_and_refuses_another_request() {
-    let (_t, db) = db();
-    assert_eq!(idempotency::acquire(&db, "guest", "k1", "h1", 0).unwrap(), KeyDecision::Start);
-    assert_eq!(idempotency::acquire(&db, "guest", "k1", "h1", 5).unwrap(), KeyDecision::InFlight);
-    assert_eq!(idempotency::acquire(&db, "guest", "k1", "h2", 5).unwrap(), KeyDecision::Mismatch);
-    idempotency::finish(&db, "guest", "k1", 201, r#"{"id":"p"}"#).unwrap();
-    assert_eq!(
-        idempotency::acquire(&db, "guest", "k1", "h1", 6).unwrap(),
-        KeyDecision::Replay { status: 201, body: r#"{"id":"p"}"#.into() }
-    );
-    assert_eq!(idempotency::acquire(&db, "other-scope", "k1", "h2", 6).unwrap(), KeyDecision::Start);
-}
-
-#[test]
-fn a_crashed_request_is_resumed_from_its_recovery_point_after_the_lock_times_out() {
-    let (_t, db) = db();
-    campaign(&db);
-    assert_eq!(idempotency::acquire(&db, "guest", "k", "h", 0).unwrap(), KeyDecision::Start);
-    pledge(&db, "p1", 500);
-    idempotency::mark_pledge_created(&db, "guest", "k", "p1").unwrap();
-    // ...the process dies here, before the provider call and the answer.
-    assert_eq!(idempotency::acquire(&db, "guest", "k", "h", 1000).unwrap(), KeyDecision::InFlight);
-    assert_eq!(
-        idempotency::acquire(&db, "guest", "k", "h", LOCK_TIMEOUT_MS).unwrap(),
-        KeyDecision::Resume { point: RecoveryPoint::PledgeCreated, pledge_id: Some("p1".into()) }
-    );
-}
-
-#[test]
-fn concurrent_first_uses_of_one_key_start_exactly_once() {
-    let temp = TempDb::new();
-    let decisions: Vec<KeyDecision> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..16)
-            .map(|_| s.spawn(|| idempotency::acquire(&temp.connect(), "guest", "same", "h", 100).unwrap()))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert_eq!(decisions.iter().filter(|d| **d == KeyDecision::Start).count(), 1, "{decisions:?}");
-    assert!(decisions.iter().all(|d| matches!(d, KeyDecision::Start | KeyDecision::InFlight)));
+    db.execute(sql, &[])
+        .unwrap()
+        .first()
+        .unwrap()
+        .i64("n")
+        .unwrap()
 }
 
 /// A deterministic shuffle (xorshift), so a failure names a reproducible order.
@@ -102,17 +71,58 @@ fn shuffle<T>(items: &mut [T], mut seed: u64) {
     }
 }
 
-#[test]
-fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order() {
-    let (_t, db) = db();
-    campaign(&db);
+both_backends! {
+fn a_key_is_in_flight_then_replayed_and_refuses_another_request(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    assert_eq!(idempotency::acquire(db, "guest", "k1", "h1", 0).unwrap(), KeyDecision::Start);
+    assert_eq!(idempotency::acquire(db, "guest", "k1", "h1", 5).unwrap(), KeyDecision::InFlight);
+    assert_eq!(idempotency::acquire(db, "guest", "k1", "h2", 5).unwrap(), KeyDecision::Mismatch);
+    idempotency::finish(db, "guest", "k1", 201, r#"{"id":"p"}"#).unwrap();
+    assert_eq!(
+        idempotency::acquire(db, "guest", "k1", "h1", 6).unwrap(),
+        KeyDecision::Replay { status: 201, body: r#"{"id":"p"}"#.into() }
+    );
+    assert_eq!(idempotency::acquire(db, "other-scope", "k1", "h2", 6).unwrap(), KeyDecision::Start);
+}
+
+fn a_crashed_request_is_resumed_from_its_recovery_point_after_the_lock_times_out(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    campaign(db);
+    assert_eq!(idempotency::acquire(db, "guest", "k", "h", 0).unwrap(), KeyDecision::Start);
+    pledge(db, "p1", 500);
+    idempotency::mark_pledge_created(db, "guest", "k", "p1").unwrap();
+    // ...the process dies here, before the provider call and the answer.
+    assert_eq!(idempotency::acquire(db, "guest", "k", "h", 1000).unwrap(), KeyDecision::InFlight);
+    assert_eq!(
+        idempotency::acquire(db, "guest", "k", "h", LOCK_TIMEOUT_MS).unwrap(),
+        KeyDecision::Resume { point: RecoveryPoint::PledgeCreated, pledge_id: Some("p1".into()) }
+    );
+}
+
+fn concurrent_first_uses_of_one_key_start_exactly_once(test_db: &TestDb) {
+    let decisions: Vec<KeyDecision> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| idempotency::acquire(test_db.connect().as_ref(), "guest", "same", "h", 100).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(decisions.iter().filter(|d| **d == KeyDecision::Start).count(), 1, "{decisions:?}");
+    assert!(decisions.iter().all(|d| matches!(d, KeyDecision::Start | KeyDecision::InFlight)));
+}
+
+fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    campaign(db);
     // Each pledge's provider history; the final state is the last event's.
     let mut deliveries = Vec::new();
     let mut expected = Vec::new();
     for i in 0..200u64 {
         let id = format!("p{i}");
         let amount = 1000 + i;
-        pledge(&db, &id, amount);
+        pledge(db, &id, amount);
         let history: Vec<(&str, PaymentEvent)> = match i % 4 {
             0 => vec![("payment_intent.amount_capturable_updated", PaymentEvent::Authorized), ("payment_intent.succeeded", PaymentEvent::Captured { captured_minor: amount })],
             1 => vec![("payment_intent.payment_failed", PaymentEvent::Failed)],
@@ -140,7 +150,7 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order()
     let mut first_answers = std::collections::HashMap::new();
     for (event_id, kind, pledge_id, event) in &deliveries {
         let processed = pledges::apply_provider_event(
-            &db,
+            db,
             &ProviderEvent { event_id, kind, payment_id: &format!("pi_{pledge_id}"), pledge_id: None, event: *event },
             20,
         )
@@ -149,43 +159,73 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order()
         assert_eq!(*first, processed.response_body, "a redelivery gets the first answer");
     }
     for (id, status, events) in &expected {
-        let p = pledges::get(&db, id).unwrap().unwrap();
+        let p = pledges::get(db, id).unwrap().unwrap();
         assert_eq!(p.status, *status, "{id}");
-        let history = pledges::history(&db, id).unwrap();
+        let history = pledges::history(db, id).unwrap();
         let by = |outcome: &str| history.iter().filter(|h| h.outcome == outcome).count();
         assert_eq!(by("duplicate"), events * 4, "{id}: each redelivery recorded as a duplicate");
         assert_eq!(by("applied") + by("stale") + by("invalid"), events + 1, "{id}: each event decided once (+ created)");
     }
     // Exactly one outbox event per state change: creations plus applied transitions.
-    let changes = count(&db, "SELECT COUNT(*) AS n FROM pledge_events WHERE outcome = 'applied'");
-    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM outbox"), changes);
-    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM processed_provider_events"), deliveries.len() as i64 / 5);
+    let changes = count(db, "SELECT COUNT(*) AS n FROM pledge_events WHERE outcome = 'applied'");
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM outbox"), changes);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM processed_provider_events"), deliveries.len() as i64 / 5);
     // Captures that outran authorizations are applied, with the skipped state recorded.
-    assert!(count(&db, "SELECT COUNT(*) AS n FROM pledge_events WHERE outcome = 'implied'") > 0);
+    assert!(count(db, "SELECT COUNT(*) AS n FROM pledge_events WHERE outcome = 'implied'") > 0);
 }
 
-#[test]
-fn an_event_for_an_unknown_payment_is_recorded_and_answered_the_same_way_again() {
-    let (_t, db) = db();
+fn an_event_for_an_unknown_payment_is_recorded_and_answered_the_same_way_again(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
     let input = ProviderEvent { event_id: "evt_x", kind: "payment_intent.succeeded", payment_id: "pi_nobody", pledge_id: None, event: PaymentEvent::Captured { captured_minor: 5 } };
-    let first = pledges::apply_provider_event(&db, &input, 1).unwrap();
+    let first = pledges::apply_provider_event(db, &input, 1).unwrap();
     assert_eq!(first.outcome, "unknown_payment");
-    let again = pledges::apply_provider_event(&db, &input, 2).unwrap();
+    let again = pledges::apply_provider_event(db, &input, 2).unwrap();
     assert!(again.replayed);
     assert_eq!(again.response_body, first.response_body);
 }
 
-#[test]
-fn a_failed_transaction_leaves_nothing_behind() {
-    let (_t, db) = db();
-    campaign(&db);
+fn a_failed_transaction_leaves_nothing_behind(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    campaign(db);
     let donor = donor();
-    let result: Result<(), DbError> = transaction(&db, || {
-        pledges::insert(&db, &NewPledge { id: "p", campaign_id: "camp-1", amount: PositiveAmount::new(5).unwrap(), currency: Currency::parse("USD").unwrap(), donor: &donor }, 1)?;
+    let result: Result<(), DbError> = transaction(db, || {
+        pledges::insert(db, &NewPledge { id: "p", campaign_id: "camp-1", amount: PositiveAmount::new(5).unwrap(), currency: Currency::parse("USD").unwrap(), donor: &donor }, 1)?;
         Err(DbError::Other("crash before commit".into()))
     });
     assert!(result.is_err());
-    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM pledges"), 0);
-    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM outbox"), 0);
-    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM pledge_events"), 0);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM pledges"), 0);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM outbox"), 0);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM pledge_events"), 0);
+}
+}
+
+both_backends! {
+    fn concurrent_deliveries_of_one_event_apply_it_once(test_db: &TestDb) {
+        {
+            let db = test_db.connect();
+            campaign(db.as_ref());
+            pledge(db.as_ref(), "p1", 700);
+        }
+        let answers: Vec<(String, bool)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        let db = test_db.connect();
+                        let input = ProviderEvent { event_id: "evt_same", kind: "payment_intent.succeeded", payment_id: "pi_p1", pledge_id: None, event: PaymentEvent::Captured { captured_minor: 700 } };
+                        let p = pledges::apply_provider_event(db.as_ref(), &input, 30).unwrap();
+                        (p.response_body, p.replayed)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(answers.iter().filter(|(_, replayed)| !replayed).count(), 1);
+        assert!(answers.windows(2).all(|w| w[0].0 == w[1].0), "every delivery got the first answer");
+        let db = test_db.connect();
+        let db = db.as_ref();
+        assert_eq!(pledges::get(db, "p1").unwrap().unwrap().status, PledgeStatus::Captured);
+        assert_eq!(count(db, "SELECT COUNT(*) AS n FROM outbox WHERE event_type = 'pledge.status_changed'"), 1);
+    }
 }

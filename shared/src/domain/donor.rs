@@ -23,7 +23,10 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@');
-        if !valid_local || !valid_domain || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !valid_local
+            || !valid_domain
+            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(format!("`{}` is not an email address", raw.trim()));
         }
         Ok(Self(email))
@@ -49,8 +52,21 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ana@Example.ORG ").unwrap().as_str(), "ana@example.org");
-        for bad in ["", "ana", "ana@", "@x.org", "ana@x", "ana@.org", "a b@x.org", "a@x..org", "a@b@x.org"] {
+        assert_eq!(
+            Email::parse("  Ana@Example.ORG ").unwrap().as_str(),
+            "ana@example.org"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@x.org",
+            "ana@x",
+            "ana@.org",
+            "a b@x.org",
+            "a@x..org",
+            "a@b@x.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }

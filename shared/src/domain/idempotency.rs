@@ -84,7 +84,10 @@ pub enum KeyDecision {
     /// First use (or first after expiry): start from scratch.
     Start,
     /// A previous attempt stopped part-way; continue from `point`.
-    Resume { point: RecoveryPoint, pledge_id: Option<String> },
+    Resume {
+        point: RecoveryPoint,
+        pledge_id: Option<String>,
+    },
     /// Answer exactly what the first request was answered.
     Replay { status: u16, body: String },
     /// Another request with this key is being served right now.
@@ -100,8 +103,13 @@ pub fn decide(stored: Option<&StoredKey>, request_hash: &str, now_ms: i64) -> Ke
     if stored.request_hash != request_hash {
         return KeyDecision::Mismatch;
     }
-    if let (RecoveryPoint::Finished, Some((status, body))) = (stored.recovery_point, &stored.response) {
-        return KeyDecision::Replay { status: *status, body: body.clone() };
+    if let (RecoveryPoint::Finished, Some((status, body))) =
+        (stored.recovery_point, &stored.response)
+    {
+        return KeyDecision::Replay {
+            status: *status,
+            body: body.clone(),
+        };
     }
     match stored.locked_at_ms {
         Some(locked) if now_ms - locked < LOCK_TIMEOUT_MS => KeyDecision::InFlight,
@@ -131,15 +139,44 @@ mod tests {
     fn each_state_of_a_key_gets_its_answer() {
         use RecoveryPoint::*;
         assert_eq!(decide(None, "h", 0), KeyDecision::Start);
-        assert_eq!(decide(Some(&stored(Finished, None)), "h", 10), KeyDecision::Replay { status: 201, body: "{}".into() });
-        assert_eq!(decide(Some(&stored(Finished, None)), "other", 10), KeyDecision::Mismatch);
-        assert_eq!(decide(Some(&stored(Started, Some(5))), "h", 10), KeyDecision::InFlight);
         assert_eq!(
-            decide(Some(&stored(PledgeCreated, Some(5))), "h", 5 + LOCK_TIMEOUT_MS),
-            KeyDecision::Resume { point: PledgeCreated, pledge_id: Some("p1".into()) }
+            decide(Some(&stored(Finished, None)), "h", 10),
+            KeyDecision::Replay {
+                status: 201,
+                body: "{}".into()
+            }
         );
-        assert_eq!(decide(Some(&stored(PledgeCreated, None)), "h", 10), KeyDecision::Resume { point: PledgeCreated, pledge_id: Some("p1".into()) });
-        assert_eq!(decide(Some(&stored(Finished, None)), "other", 1_000_000), KeyDecision::Start, "expired keys start over");
+        assert_eq!(
+            decide(Some(&stored(Finished, None)), "other", 10),
+            KeyDecision::Mismatch
+        );
+        assert_eq!(
+            decide(Some(&stored(Started, Some(5))), "h", 10),
+            KeyDecision::InFlight
+        );
+        assert_eq!(
+            decide(
+                Some(&stored(PledgeCreated, Some(5))),
+                "h",
+                5 + LOCK_TIMEOUT_MS
+            ),
+            KeyDecision::Resume {
+                point: PledgeCreated,
+                pledge_id: Some("p1".into())
+            }
+        );
+        assert_eq!(
+            decide(Some(&stored(PledgeCreated, None)), "h", 10),
+            KeyDecision::Resume {
+                point: PledgeCreated,
+                pledge_id: Some("p1".into())
+            }
+        );
+        assert_eq!(
+            decide(Some(&stored(Finished, None)), "other", 1_000_000),
+            KeyDecision::Start,
+            "expired keys start over"
+        );
     }
 
     #[test]
@@ -150,8 +187,15 @@ mod tests {
         }
         assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
         let a: serde_json::Value = serde_json::from_str(r#"{"a":1,"b":{"c":2,"d":3}}"#).unwrap();
-        let b: serde_json::Value = serde_json::from_str(r#"{ "b": {"d":3, "c":2}, "a": 1 }"#).unwrap();
-        assert_eq!(request_hash("POST", "/p", &a), request_hash("POST", "/p", &b));
-        assert_ne!(request_hash("POST", "/p", &a), request_hash("POST", "/q", &a));
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{ "b": {"d":3, "c":2}, "a": 1 }"#).unwrap();
+        assert_eq!(
+            request_hash("POST", "/p", &a),
+            request_hash("POST", "/p", &b)
+        );
+        assert_ne!(
+            request_hash("POST", "/p", &a),
+            request_hash("POST", "/q", &a)
+        );
     }
 }

@@ -14,16 +14,22 @@ fn load(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<Option<StoredKey
         ),
         &[scope.into(), key.into()],
     )?;
-    let Some(row) = rows.first() else { return Ok(None) };
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
     let point = row.text("recovery_point")?;
-    let response = match (row.opt_i64("response_status")?, row.opt_text("response_body")?) {
+    let response = match (
+        row.opt_i64("response_status")?,
+        row.opt_text("response_body")?,
+    ) {
         (Some(status), Some(body)) => Some((status as u16, body)),
         _ => None,
     };
     Ok(Some(StoredKey {
         request_hash: row.text("request_hash")?,
         locked_at_ms: row.opt_i64("locked_at_ms")?,
-        recovery_point: RecoveryPoint::parse(&point).ok_or_else(|| DbError::Decode(format!("recovery point `{point}`")))?,
+        recovery_point: RecoveryPoint::parse(&point)
+            .ok_or_else(|| DbError::Decode(format!("recovery point `{point}`")))?,
         pledge_id: row.opt_text("pledge_id")?,
         response,
         expires_at_ms: row.i64("expires_at_ms")?,
@@ -31,7 +37,13 @@ fn load(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<Option<StoredKey
 }
 
 /// Claims `key` for a request with `request_hash`, or says why not.
-pub fn acquire(db: &dyn SqlExecutor, scope: &str, key: &str, request_hash: &str, now_ms: i64) -> Result<KeyDecision, DbError> {
+pub fn acquire(
+    db: &dyn SqlExecutor,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now_ms: i64,
+) -> Result<KeyDecision, DbError> {
     transaction(db, || {
         let inserted = db.execute(
             "INSERT INTO idempotency_keys (scope, key, request_hash, locked_at_ms, recovery_point, created_at_ms, expires_at_ms) \
@@ -66,7 +78,12 @@ pub fn acquire(db: &dyn SqlExecutor, scope: &str, key: &str, request_hash: &str,
 }
 
 /// Notes that the pledge exists (called inside the transaction that creates it).
-pub fn mark_pledge_created(db: &dyn SqlExecutor, scope: &str, key: &str, pledge_id: &str) -> Result<(), DbError> {
+pub fn mark_pledge_created(
+    db: &dyn SqlExecutor,
+    scope: &str,
+    key: &str,
+    pledge_id: &str,
+) -> Result<(), DbError> {
     db.execute(
         "UPDATE idempotency_keys SET recovery_point = 'pledge_created', pledge_id = ?3 WHERE scope = ?1 AND key = ?2",
         &[scope.into(), key.into(), pledge_id.into()],
@@ -75,11 +92,22 @@ pub fn mark_pledge_created(db: &dyn SqlExecutor, scope: &str, key: &str, pledge_
 }
 
 /// Stores the final answer and releases the key; later requests replay it.
-pub fn finish(db: &dyn SqlExecutor, scope: &str, key: &str, status: u16, body: &str) -> Result<(), DbError> {
+pub fn finish(
+    db: &dyn SqlExecutor,
+    scope: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), DbError> {
     db.execute(
         "UPDATE idempotency_keys SET recovery_point = 'finished', locked_at_ms = NULL, \
          response_status = ?3, response_body = ?4 WHERE scope = ?1 AND key = ?2",
-        &[scope.into(), key.into(), SqlValue::Integer(i64::from(status)), body.into()],
+        &[
+            scope.into(),
+            key.into(),
+            SqlValue::Integer(i64::from(status)),
+            body.into(),
+        ],
     )
     .map(drop)
 }

@@ -9,4 +9,4 @@ pub mod pledges;
 mod sql;
 pub mod tx;
 
-pub use sql::{Backend, DbError, Row, Rows, SqlExecutor, SqlValue};
+pub use sql::{postgres_placeholders, Backend, DbError, Row, Rows, SqlExecutor, SqlValue};

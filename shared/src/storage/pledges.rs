@@ -51,7 +51,8 @@ fn decode(row: Row<'_>) -> Result<Pledge, DbError> {
         campaign_id: row.text("campaign_id")?,
         amount_minor: row.u64("amount_minor")?,
         currency: Currency::parse(&currency).map_err(|e| DbError::Decode(e.to_string()))?,
-        status: PledgeStatus::parse(&status).ok_or_else(|| DbError::Decode(format!("pledge status `{status}`")))?,
+        status: PledgeStatus::parse(&status)
+            .ok_or_else(|| DbError::Decode(format!("pledge status `{status}`")))?,
         captured_minor: row.u64("captured_minor")?,
         refunded_minor: row.u64("refunded_minor")?,
         donor_email: row.text("donor_email")?,
@@ -114,7 +115,17 @@ pub fn insert(db: &dyn SqlExecutor, new: &NewPledge<'_>, now_ms: i64) -> Result<
         ],
     )?
     .ok_or_else(|| DbError::Other("INSERT ... RETURNING returned no row".into()))?;
-    record(db, &pledge.id, None, "created", "applied", None, Some(PledgeStatus::Pending), None, now_ms)?;
+    record(
+        db,
+        &pledge.id,
+        None,
+        "created",
+        "applied",
+        None,
+        Some(PledgeStatus::Pending),
+        None,
+        now_ms,
+    )?;
     outbox::append(
         db,
         &pledge.id,
@@ -138,11 +149,20 @@ pub fn insert(db: &dyn SqlExecutor, new: &NewPledge<'_>, now_ms: i64) -> Result<
 }
 
 pub fn get(db: &dyn SqlExecutor, id: &str) -> Result<Option<Pledge>, DbError> {
-    one(db, &format!("SELECT {COLUMNS} FROM pledges WHERE id = ?1"), &[id.into()])
+    one(
+        db,
+        &format!("SELECT {COLUMNS} FROM pledges WHERE id = ?1"),
+        &[id.into()],
+    )
 }
 
 /// Records the provider's payment id once the payment exists.
-pub fn attach_payment(db: &dyn SqlExecutor, id: &str, payment_id: &str, now_ms: i64) -> Result<(), DbError> {
+pub fn attach_payment(
+    db: &dyn SqlExecutor,
+    id: &str,
+    payment_id: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
     db.execute(
         "UPDATE pledges SET provider_payment_id = ?2, updated_at_ms = ?3 WHERE id = ?1 AND provider_payment_id IS NULL",
         &[id.into(), payment_id.into(), now_ms.into()],
@@ -244,15 +264,39 @@ struct WebhookAnswer<'a> {
 
 /// Applies a provider event at most once (I2), moving the pledge only forward (I3), with
 /// its history rows and outbox event in the same transaction (I5).
-pub fn apply_provider_event(db: &dyn SqlExecutor, input: &ProviderEvent<'_>, now_ms: i64) -> Result<Processed, DbError> {
+pub fn apply_provider_event(
+    db: &dyn SqlExecutor,
+    input: &ProviderEvent<'_>,
+    now_ms: i64,
+) -> Result<Processed, DbError> {
     transaction(db, || {
-        let seen = db.execute(
-            "SELECT pledge_id, outcome, response_body FROM processed_provider_events WHERE event_id = ?1",
-            &[input.event_id.into()],
+        // Claim the event id first: a concurrent delivery of the same event waits here
+        // for this transaction and then finds the answer instead of applying it again.
+        let claimed = db.execute(
+            "INSERT INTO processed_provider_events (event_id, outcome, response_status, response_body, processed_at_ms) \
+             VALUES (?1, 'processing', 200, '', ?2) ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            &[input.event_id.into(), now_ms.into()],
         )?;
-        if let Some(row) = seen.first() {
+        if claimed.first().is_none() {
+            let seen = db.execute(
+                "SELECT pledge_id, outcome, response_body FROM processed_provider_events WHERE event_id = ?1",
+                &[input.event_id.into()],
+            )?;
+            let row = seen.first().ok_or_else(|| {
+                DbError::Other(format!("event {} claimed but not found", input.event_id))
+            })?;
             if let Some(pledge_id) = row.opt_text("pledge_id")? {
-                record(db, &pledge_id, Some(input.event_id), input.kind, "duplicate", None, None, None, now_ms)?;
+                record(
+                    db,
+                    &pledge_id,
+                    Some(input.event_id),
+                    input.kind,
+                    "duplicate",
+                    None,
+                    None,
+                    None,
+                    now_ms,
+                )?;
             }
             return Ok(Processed {
                 outcome: row.text("outcome")?,
@@ -261,10 +305,18 @@ pub fn apply_provider_event(db: &dyn SqlExecutor, input: &ProviderEvent<'_>, now
             });
         }
         let lock = for_update(db);
-        let pledge = match one(db, &format!("SELECT {COLUMNS} FROM pledges WHERE provider_payment_id = ?1{lock}"), &[input.payment_id.into()])? {
+        let pledge = match one(
+            db,
+            &format!("SELECT {COLUMNS} FROM pledges WHERE provider_payment_id = ?1{lock}"),
+            &[input.payment_id.into()],
+        )? {
             Some(p) => Some(p),
             None => match input.pledge_id {
-                Some(id) => one(db, &format!("SELECT {COLUMNS} FROM pledges WHERE id = ?1{lock}"), &[id.into()])?,
+                Some(id) => one(
+                    db,
+                    &format!("SELECT {COLUMNS} FROM pledges WHERE id = ?1{lock}"),
+                    &[id.into()],
+                )?,
                 None => None,
             },
         };
@@ -273,7 +325,11 @@ pub fn apply_provider_event(db: &dyn SqlExecutor, input: &ProviderEvent<'_>, now
             Some(pledge) => {
                 let transition = decide(&pledge.state(), &input.event, false);
                 let status = apply(db, pledge, input, &transition, now_ms)?;
-                (transition.outcome().to_string(), Some(pledge.id.as_str()), Some(status))
+                (
+                    transition.outcome().to_string(),
+                    Some(pledge.id.as_str()),
+                    Some(status),
+                )
             }
         };
         let body = serde_json::to_string(&WebhookAnswer {
@@ -284,16 +340,25 @@ pub fn apply_provider_event(db: &dyn SqlExecutor, input: &ProviderEvent<'_>, now
         })
         .map_err(|e| DbError::Decode(e.to_string()))?;
         db.execute(
-            "INSERT INTO processed_provider_events (event_id, pledge_id, outcome, response_status, response_body, processed_at_ms) \
-             VALUES (?1, ?2, ?3, 200, ?4, ?5)",
-            &[input.event_id.into(), pledge_id.into(), outcome.as_str().into(), body.as_str().into(), now_ms.into()],
+            "UPDATE processed_provider_events SET pledge_id = ?2, outcome = ?3, response_body = ?4 WHERE event_id = ?1",
+            &[input.event_id.into(), pledge_id.into(), outcome.as_str().into(), body.as_str().into()],
         )?;
-        Ok(Processed { outcome, response_body: body, replayed: false })
+        Ok(Processed {
+            outcome,
+            response_body: body,
+            replayed: false,
+        })
     })
 }
 
 /// Writes a decided transition; returns the pledge's status afterwards.
-fn apply(db: &dyn SqlExecutor, pledge: &Pledge, input: &ProviderEvent<'_>, transition: &Transition, now_ms: i64) -> Result<PledgeStatus, DbError> {
+fn apply(
+    db: &dyn SqlExecutor,
+    pledge: &Pledge,
+    input: &ProviderEvent<'_>,
+    transition: &Transition,
+    now_ms: i64,
+) -> Result<PledgeStatus, DbError> {
     let from = pledge.status;
     let event_id = Some(input.event_id);
     match transition {
@@ -313,12 +378,35 @@ fn apply(db: &dyn SqlExecutor, pledge: &Pledge, input: &ProviderEvent<'_>, trans
                 ],
             )?;
             if updated.first().is_none() {
-                return Err(DbError::Other(format!("pledge {} changed under a held lock", pledge.id)));
+                return Err(DbError::Other(format!(
+                    "pledge {} changed under a held lock",
+                    pledge.id
+                )));
             }
             for implied in skipped {
-                record(db, &pledge.id, event_id, input.kind, "implied", Some(from), Some(*implied), Some("implied by a later state"), now_ms)?;
+                record(
+                    db,
+                    &pledge.id,
+                    event_id,
+                    input.kind,
+                    "implied",
+                    Some(from),
+                    Some(*implied),
+                    Some("implied by a later state"),
+                    now_ms,
+                )?;
             }
-            record(db, &pledge.id, event_id, input.kind, "applied", Some(from), Some(next.status), None, now_ms)?;
+            record(
+                db,
+                &pledge.id,
+                event_id,
+                input.kind,
+                "applied",
+                Some(from),
+                Some(next.status),
+                None,
+                now_ms,
+            )?;
             outbox::append(
                 db,
                 &pledge.id,
@@ -341,11 +429,31 @@ fn apply(db: &dyn SqlExecutor, pledge: &Pledge, input: &ProviderEvent<'_>, trans
             Ok(next.status)
         }
         Transition::Stale | Transition::Duplicate => {
-            record(db, &pledge.id, event_id, input.kind, transition.outcome(), Some(from), None, None, now_ms)?;
+            record(
+                db,
+                &pledge.id,
+                event_id,
+                input.kind,
+                transition.outcome(),
+                Some(from),
+                None,
+                None,
+                now_ms,
+            )?;
             Ok(from)
         }
         Transition::Invalid { reason } => {
-            record(db, &pledge.id, event_id, input.kind, "invalid", Some(from), None, Some(reason), now_ms)?;
+            record(
+                db,
+                &pledge.id,
+                event_id,
+                input.kind,
+                "invalid",
+                Some(from),
+                None,
+                Some(reason),
+                now_ms,
+            )?;
             Ok(from)
         }
     }

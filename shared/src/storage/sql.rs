@@ -143,3 +143,35 @@ pub trait SqlExecutor {
     fn backend(&self) -> Backend;
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError>;
 }
+
+/// Rewrites the `?N` placeholders the repositories use into Postgres's `$N`, leaving
+/// anything inside string literals alone.
+pub fn postgres_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut in_literal = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_literal = !in_literal;
+                out.push(c);
+            }
+            '?' if !in_literal && chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::postgres_placeholders;
+
+    #[test]
+    fn rewrites_numbered_placeholders_outside_literals() {
+        assert_eq!(
+            postgres_placeholders("SELECT ?1, '?2', ?12 FROM t WHERE a = ?2 AND b = '?'"),
+            "SELECT $1, '?2', $12 FROM t WHERE a = $2 AND b = '?'"
+        );
+    }
+}

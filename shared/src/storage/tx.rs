@@ -4,7 +4,10 @@
 
 use super::{Backend, DbError, SqlExecutor};
 
-pub fn transaction<T, E: From<DbError>>(db: &dyn SqlExecutor, body: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+pub fn transaction<T, E: From<DbError>>(
+    db: &dyn SqlExecutor,
+    body: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
     let begin = match db.backend() {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",

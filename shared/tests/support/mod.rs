@@ -10,7 +10,8 @@ pub struct Rusqlite(pub rusqlite::Connection);
 impl Rusqlite {
     pub fn open(path: &Path) -> Self {
         let conn = rusqlite::Connection::open(path).unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .unwrap();
         Rusqlite(conn)
     }
 }
@@ -41,7 +42,9 @@ impl SqlExecutor for Rusqlite {
                 SqlValue::Null => Value::Null,
             })
             .collect();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(classify)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .map_err(classify)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(classify)? {
             out.push(
@@ -67,7 +70,8 @@ pub struct TempDb {
 
 impl TempDb {
     pub fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("cfa-shared-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("cfa-shared-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let conn = Rusqlite::open(&dir.join("t.db"));
         for (_, sql) in SQLITE {
@@ -92,4 +96,174 @@ pub fn db() -> (TempDb, Rusqlite) {
     let temp = TempDb::new();
     let conn = temp.connect();
     (temp, conn)
+}
+
+/// The storage port on the local Postgres server through the `postgres` crate.
+pub struct Pg(std::cell::RefCell<postgres::Client>);
+
+#[derive(Debug)]
+struct AnyNull;
+
+impl postgres::types::ToSql for AnyNull {
+    fn to_sql(
+        &self,
+        _: &postgres::types::Type,
+        _: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(postgres::types::IsNull::Yes)
+    }
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+    postgres::types::to_sql_checked!();
+}
+
+impl SqlExecutor for Pg {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+        use postgres::types::{ToSql, Type};
+        let classify = |e: postgres::Error| match e.code() {
+            Some(c) if c.code().starts_with("23") => DbError::Constraint(e.to_string()),
+            _ => DbError::Other(e.to_string()),
+        };
+        let bound: Vec<Box<dyn ToSql + Sync>> = params
+            .iter()
+            .map(|p| -> Box<dyn ToSql + Sync> {
+                match p {
+                    SqlValue::Integer(i) => Box::new(*i),
+                    SqlValue::Text(t) => Box::new(t.clone()),
+                    SqlValue::Blob(b) => Box::new(b.clone()),
+                    SqlValue::Null => Box::new(AnyNull),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref()).collect();
+        let mut client = self.0.borrow_mut();
+        let statement = client
+            .prepare(&careforall::storage::postgres_placeholders(sql))
+            .map_err(classify)?;
+        let rows = client.query(&statement, &refs).map_err(classify)?;
+        let columns = statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        let rows = rows
+            .iter()
+            .map(|row| {
+                row.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match *c.type_() {
+                        Type::INT8 => row
+                            .get::<_, Option<i64>>(i)
+                            .map_or(SqlValue::Null, SqlValue::Integer),
+                        Type::INT4 => row
+                            .get::<_, Option<i32>>(i)
+                            .map_or(SqlValue::Null, |v| SqlValue::Integer(v.into())),
+                        Type::BOOL => row
+                            .get::<_, Option<bool>>(i)
+                            .map_or(SqlValue::Null, |v| SqlValue::Integer(v.into())),
+                        Type::BYTEA => row
+                            .get::<_, Option<Vec<u8>>>(i)
+                            .map_or(SqlValue::Null, SqlValue::Blob),
+                        _ => row
+                            .get::<_, Option<String>>(i)
+                            .map_or(SqlValue::Null, SqlValue::Text),
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Rows { columns, rows })
+    }
+}
+
+const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
+
+/// A database created on the local Postgres for one test, migrated, dropped after.
+pub struct TempPg {
+    pub name: String,
+}
+
+impl TempPg {
+    pub fn new() -> Self {
+        let name = format!("cfa_shared_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = postgres::Client::connect(PG_ADMIN, postgres::NoTls)
+            .expect("the local Postgres at 127.0.0.1:5432 (user postgres)");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let temp = TempPg { name };
+        let conn = temp.connect();
+        for (_, sql) in careforall::storage::migrations::POSTGRES {
+            conn.0.borrow_mut().batch_execute(sql).unwrap();
+        }
+        temp
+    }
+
+    pub fn connect(&self) -> Pg {
+        let url = format!(
+            "host=127.0.0.1 port=5432 user=postgres dbname={}",
+            self.name
+        );
+        Pg(std::cell::RefCell::new(
+            postgres::Client::connect(&url, postgres::NoTls).unwrap(),
+        ))
+    }
+}
+
+impl Drop for TempPg {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// A migrated throw-away database on either backend.
+pub enum TestDb {
+    Sqlite(TempDb),
+    Postgres(TempPg),
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        TestDb::Sqlite(TempDb::new())
+    }
+
+    pub fn postgres() -> Self {
+        TestDb::Postgres(TempPg::new())
+    }
+
+    pub fn connect(&self) -> Box<dyn SqlExecutor + Send> {
+        match self {
+            TestDb::Sqlite(t) => Box::new(t.connect()),
+            TestDb::Postgres(t) => Box::new(t.connect()),
+        }
+    }
+}
+
+/// Runs a test body once per backend: `fn name(db: &TestDb)` becomes `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(fn $name:ident($db:ident: &TestDb) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                fn run($db: &TestDb) $body
+                #[test]
+                fn sqlite() { run(&TestDb::sqlite()) }
+                #[test]
+                fn postgres() { run(&TestDb::postgres()) }
+            }
+        )*
+    };
 }
