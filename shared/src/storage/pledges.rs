@@ -115,36 +115,14 @@ pub fn insert(db: &dyn SqlExecutor, new: &NewPledge<'_>, now_ms: i64) -> Result<
         ],
     )?
     .ok_or_else(|| DbError::Other("INSERT ... RETURNING returned no row".into()))?;
-    record(
-        db,
-        &pledge.id,
-        None,
-        "created",
-        "applied",
-        None,
-        Some(PledgeStatus::Pending),
-        None,
+    let change = Change {
+        pledge: &pledge,
+        provider_event_id: None,
+        kind: "created",
         now_ms,
-    )?;
-    outbox::append(
-        db,
-        &pledge.id,
-        "pledge.created",
-        &PledgeChanged {
-            pledge_id: &pledge.id,
-            campaign_id: &pledge.campaign_id,
-            currency: pledge.currency.code(),
-            from: None,
-            to: PledgeStatus::Pending,
-            amount_minor: pledge.amount_minor,
-            captured_minor: 0,
-            refunded_minor: 0,
-            captured_delta_minor: 0,
-            refunded_delta_minor: 0,
-            provider_event_id: None,
-        },
-        now_ms,
-    )?;
+    };
+    change.record(db, "applied", (None, Some(PledgeStatus::Pending)), None)?;
+    change.publish(db, "pledge.created", None, &pledge.state())?;
     Ok(pledge)
 }
 
@@ -170,33 +148,69 @@ pub fn attach_payment(
     .map(drop)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record(
-    db: &dyn SqlExecutor,
-    pledge_id: &str,
-    provider_event_id: Option<&str>,
-    kind: &str,
-    outcome: &str,
-    from: Option<PledgeStatus>,
-    to: Option<PledgeStatus>,
-    detail: Option<&str>,
+/// The context of one change to a pledge: which pledge, what caused it, when. Writes
+/// its history rows and its outbox event.
+struct Change<'a> {
+    pledge: &'a Pledge,
+    provider_event_id: Option<&'a str>,
+    kind: &'a str,
     now_ms: i64,
-) -> Result<(), DbError> {
-    db.execute(
-        "INSERT INTO pledge_events (pledge_id, provider_event_id, kind, outcome, from_status, to_status, detail, recorded_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        &[
-            pledge_id.into(),
-            provider_event_id.into(),
-            kind.into(),
-            outcome.into(),
-            from.map(PledgeStatus::as_str).into(),
-            to.map(PledgeStatus::as_str).into(),
-            detail.into(),
-            now_ms.into(),
-        ],
-    )
-    .map(drop)
+}
+
+impl Change<'_> {
+    fn record(
+        &self,
+        db: &dyn SqlExecutor,
+        outcome: &str,
+        (from, to): (Option<PledgeStatus>, Option<PledgeStatus>),
+        detail: Option<&str>,
+    ) -> Result<(), DbError> {
+        db.execute(
+            "INSERT INTO pledge_events (pledge_id, provider_event_id, kind, outcome, from_status, to_status, detail, recorded_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                self.pledge.id.as_str().into(),
+                self.provider_event_id.into(),
+                self.kind.into(),
+                outcome.into(),
+                from.map(PledgeStatus::as_str).into(),
+                to.map(PledgeStatus::as_str).into(),
+                detail.into(),
+                self.now_ms.into(),
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Appends the outbox event for the pledge moving from `from` to `next`.
+    fn publish(
+        &self,
+        db: &dyn SqlExecutor,
+        event_type: &str,
+        from: Option<PledgeStatus>,
+        next: &PledgeState,
+    ) -> Result<(), DbError> {
+        let p = self.pledge;
+        outbox::append(
+            db,
+            &p.id,
+            event_type,
+            &PledgeChanged {
+                pledge_id: &p.id,
+                campaign_id: &p.campaign_id,
+                currency: p.currency.code(),
+                from,
+                to: next.status,
+                amount_minor: p.amount_minor,
+                captured_minor: next.captured_minor,
+                refunded_minor: next.refunded_minor,
+                captured_delta_minor: next.captured_minor - p.captured_minor,
+                refunded_delta_minor: next.refunded_minor - p.refunded_minor,
+                provider_event_id: self.provider_event_id,
+            },
+            self.now_ms,
+        )
+    }
 }
 
 /// One row of a pledge's status history.
@@ -286,16 +300,10 @@ pub fn apply_provider_event(
                 DbError::Other(format!("event {} claimed but not found", input.event_id))
             })?;
             if let Some(pledge_id) = row.opt_text("pledge_id")? {
-                record(
-                    db,
-                    &pledge_id,
-                    Some(input.event_id),
-                    input.kind,
-                    "duplicate",
-                    None,
-                    None,
-                    None,
-                    now_ms,
+                db.execute(
+                    "INSERT INTO pledge_events (pledge_id, provider_event_id, kind, outcome, recorded_at_ms) \
+                     VALUES (?1, ?2, ?3, 'duplicate', ?4)",
+                    &[pledge_id.into(), input.event_id.into(), input.kind.into(), now_ms.into()],
                 )?;
             }
             return Ok(Processed {
@@ -360,7 +368,12 @@ fn apply(
     now_ms: i64,
 ) -> Result<PledgeStatus, DbError> {
     let from = pledge.status;
-    let event_id = Some(input.event_id);
+    let change = Change {
+        pledge,
+        provider_event_id: Some(input.event_id),
+        kind: input.kind,
+        now_ms,
+    };
     match transition {
         Transition::Applied { next, skipped } => {
             let updated = db.execute(
@@ -384,76 +397,23 @@ fn apply(
                 )));
             }
             for implied in skipped {
-                record(
+                change.record(
                     db,
-                    &pledge.id,
-                    event_id,
-                    input.kind,
                     "implied",
-                    Some(from),
-                    Some(*implied),
+                    (Some(from), Some(*implied)),
                     Some("implied by a later state"),
-                    now_ms,
                 )?;
             }
-            record(
-                db,
-                &pledge.id,
-                event_id,
-                input.kind,
-                "applied",
-                Some(from),
-                Some(next.status),
-                None,
-                now_ms,
-            )?;
-            outbox::append(
-                db,
-                &pledge.id,
-                "pledge.status_changed",
-                &PledgeChanged {
-                    pledge_id: &pledge.id,
-                    campaign_id: &pledge.campaign_id,
-                    currency: pledge.currency.code(),
-                    from: Some(from),
-                    to: next.status,
-                    amount_minor: pledge.amount_minor,
-                    captured_minor: next.captured_minor,
-                    refunded_minor: next.refunded_minor,
-                    captured_delta_minor: next.captured_minor - pledge.captured_minor,
-                    refunded_delta_minor: next.refunded_minor - pledge.refunded_minor,
-                    provider_event_id: event_id,
-                },
-                now_ms,
-            )?;
+            change.record(db, "applied", (Some(from), Some(next.status)), None)?;
+            change.publish(db, "pledge.status_changed", Some(from), next)?;
             Ok(next.status)
         }
         Transition::Stale | Transition::Duplicate => {
-            record(
-                db,
-                &pledge.id,
-                event_id,
-                input.kind,
-                transition.outcome(),
-                Some(from),
-                None,
-                None,
-                now_ms,
-            )?;
+            change.record(db, transition.outcome(), (Some(from), None), None)?;
             Ok(from)
         }
         Transition::Invalid { reason } => {
-            record(
-                db,
-                &pledge.id,
-                event_id,
-                input.kind,
-                "invalid",
-                Some(from),
-                None,
-                Some(reason),
-                now_ms,
-            )?;
+            change.record(db, "invalid", (Some(from), None), Some(reason))?;
             Ok(from)
         }
     }
