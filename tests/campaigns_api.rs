@@ -405,3 +405,34 @@ async fn health_answers_without_a_database() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["status"], "ok");
 }
+
+#[tokio::test]
+async fn durability_switch_takes_full_and_refuses_a_typo() {
+    let full = HostBuilder::new("spin.toml")
+        .env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)
+        .env("SPIN_VARIABLE_SQLITE_SYNCHRONOUS", "FULL")
+        .sqlite_migrations()
+        .start()
+        .await
+        .unwrap();
+    create(&full, "Durable").await;
+    let typo = HostBuilder::new("spin.toml")
+        .env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)
+        .env("SPIN_VARIABLE_SQLITE_SYNCHRONOUS", "FUL")
+        .sqlite_migrations()
+        .start()
+        .await
+        .unwrap();
+    let resp = send(&typo, Method::GET, "/api/v1/campaigns", None, None).await;
+    assert_eq!(
+        resp.status(),
+        500,
+        "a misconfigured durability setting is never silently replaced"
+    );
+    assert!(
+        typo.log()
+            .contains("sqlite_synchronous must be NORMAL or FULL"),
+        "{}",
+        typo.log()
+    );
+}

@@ -38,12 +38,14 @@ pub struct SpinSqlite(Connection);
 impl SpinSqlite {
     /// Opens the `default` database. `synchronous` is `NORMAL` or `FULL` (see README).
     pub fn open_default(synchronous: &str) -> anyhow::Result<Self> {
-        let conn = Connection::open_default()?;
-        let sync = if synchronous.eq_ignore_ascii_case("FULL") {
-            "FULL"
-        } else {
-            "NORMAL"
+        let sync = match synchronous.to_ascii_uppercase().as_str() {
+            "FULL" => "FULL",
+            "NORMAL" => "NORMAL",
+            other => {
+                anyhow::bail!("variable sqlite_synchronous must be NORMAL or FULL, not `{other}`")
+            }
         };
+        let conn = Connection::open_default()?;
         conn.execute(&format!("PRAGMA synchronous = {sync}"), &[])?;
         conn.execute("PRAGMA busy_timeout = 5000", &[])?;
         Ok(Self(conn))
