@@ -1,0 +1,305 @@
+//! The provider's HTTP API (Stripe's wire format, the subset the app uses) and controls.
+
+use crate::delivery;
+use crate::state::{Config, Intent, Simulator};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub fn router(sim: Simulator) -> Router {
+    Router::new()
+        .route("/v1/payment_intents", post(create_intent))
+        .route("/v1/payment_intents/{id}/capture", post(capture))
+        .route("/v1/refunds", post(refund))
+        .route("/_sim/config", get(get_config).post(set_config))
+        .route(
+            "/_sim/ledger",
+            get(|State(sim): State<Simulator>| async move { Json(sim.ledger()) }),
+        )
+        .route(
+            "/_sim/deliveries",
+            get(|State(sim): State<Simulator>| async move {
+                Json(sim.books.lock().unwrap().deliveries.clone())
+            }),
+        )
+        .with_state(sim)
+}
+
+fn error(status: StatusCode, kind: &str, message: &str) -> (StatusCode, String) {
+    (
+        status,
+        json!({ "error": { "type": kind, "message": message } }).to_string(),
+    )
+}
+
+fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
+    let expected = format!("Bearer {}", sim.config().api_key);
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some(given) if given == expected => Ok(()),
+        _ => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid API key",
+        )),
+    }
+}
+
+/// Runs `op` at most once per `Idempotency-Key` (per path): a retry with the same
+/// parameters gets the stored answer, different parameters get Stripe's 400.
+fn idempotent(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    path: &str,
+    form: &BTreeMap<String, String>,
+    op: impl FnOnce() -> (StatusCode, String),
+) -> Response {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| format!("{path}\n{k}"));
+    let fingerprint = hex::encode(Sha256::digest(serde_json::to_vec(form).unwrap()));
+    if let Some(key) = &key {
+        if let Some((stored, status, body)) =
+            sim.books.lock().unwrap().idempotency.get(key).cloned()
+        {
+            if stored != fingerprint {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "idempotency_error",
+                    "keys for idempotent requests can only be used with the same parameters",
+                )
+                .into_response();
+            }
+            return (
+                StatusCode::from_u16(status).unwrap(),
+                [("idempotent-replayed", "true")],
+                body,
+            )
+                .into_response();
+        }
+    }
+    let (status, body) = op();
+    if let Some(key) = key {
+        sim.books
+            .lock()
+            .unwrap()
+            .idempotency
+            .insert(key, (fingerprint, status.as_u16(), body.clone()));
+    }
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+fn parse_form(body: &Bytes) -> BTreeMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn intent_json(intent: &Intent) -> Value {
+    json!({
+        "id": intent.id, "object": "payment_intent", "amount": intent.amount, "currency": intent.currency,
+        "capture_method": intent.capture_method, "status": intent.status, "amount_received": intent.amount_received,
+        "amount_capturable": if intent.status == "requires_capture" { intent.amount } else { 0 },
+        "client_secret": intent.client_secret, "metadata": intent.metadata,
+    })
+}
+
+fn charge_json(intent: &Intent) -> Value {
+    json!({
+        "id": format!("ch_{}", &intent.id[3..]), "object": "charge", "payment_intent": intent.id,
+        "amount": intent.amount, "amount_captured": intent.amount_received, "amount_refunded": intent.amount_refunded,
+        "refunded": intent.amount_refunded == intent.amount_received, "currency": intent.currency, "metadata": intent.metadata,
+    })
+}
+
+async fn create_intent(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(e) = authorize(&sim, &headers) {
+        return e.into_response();
+    }
+    let form = parse_form(&body);
+    idempotent(&sim, &headers, "/v1/payment_intents", &form, || {
+        let Some(amount) = form
+            .get("amount")
+            .and_then(|a| a.parse::<u64>().ok())
+            .filter(|a| *a > 0)
+        else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "amount must be a positive integer",
+            );
+        };
+        let Some(currency) = form.get("currency").filter(|c| c.len() == 3).cloned() else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "currency must be a 3-letter code",
+            );
+        };
+        let capture_method = form
+            .get("capture_method")
+            .cloned()
+            .unwrap_or_else(|| "automatic".into());
+        let metadata: BTreeMap<String, String> = form
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("metadata[")
+                    .and_then(|k| k.strip_suffix(']'))
+                    .map(|k| (k.to_string(), v.clone()))
+            })
+            .collect();
+        let id = format!("pi_{}", uuid::Uuid::new_v4().simple());
+        let mut intent = Intent {
+            client_secret: format!("{id}_secret_{}", uuid::Uuid::new_v4().simple()),
+            id,
+            amount,
+            currency: currency.to_ascii_lowercase(),
+            capture_method: capture_method.clone(),
+            status: "processing".into(),
+            amount_received: 0,
+            amount_refunded: 0,
+            metadata,
+        };
+        let created = intent_json(&intent);
+        // Settle right away; the webhooks carry the outcome.
+        let mut events = Vec::new();
+        match amount % 100 {
+            13 => {
+                intent.status = "requires_payment_method".into();
+                events.push(("payment_intent.payment_failed", intent_json(&intent)));
+            }
+            77 => {
+                intent.status = "requires_capture".into();
+                events.push((
+                    "payment_intent.amount_capturable_updated",
+                    intent_json(&intent),
+                ));
+            }
+            _ => {
+                intent.status = "requires_capture".into();
+                events.push((
+                    "payment_intent.amount_capturable_updated",
+                    intent_json(&intent),
+                ));
+                if capture_method != "manual" {
+                    intent.status = "succeeded".into();
+                    intent.amount_received = amount;
+                    events.push(("payment_intent.succeeded", intent_json(&intent)));
+                }
+            }
+        }
+        sim.books
+            .lock()
+            .unwrap()
+            .intents
+            .insert(intent.id.clone(), intent);
+        for (kind, object) in events {
+            delivery::dispatch(&sim, kind, object);
+        }
+        (StatusCode::OK, created.to_string())
+    })
+}
+
+async fn capture(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = authorize(&sim, &headers) {
+        return e.into_response();
+    }
+    let form = parse_form(&body);
+    idempotent(
+        &sim,
+        &headers,
+        &format!("/v1/payment_intents/{id}/capture"),
+        &form,
+        || {
+            let mut books = sim.books.lock().unwrap();
+            let Some(intent) = books.intents.get_mut(&id) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request_error",
+                    "no such payment_intent",
+                );
+            };
+            if intent.status != "requires_capture" {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    &format!("payment_intent is {}", intent.status),
+                );
+            }
+            let amount = form
+                .get("amount_to_capture")
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(intent.amount)
+                .min(intent.amount);
+            intent.status = "succeeded".into();
+            intent.amount_received = amount;
+            let object = intent_json(intent);
+            drop(books);
+            delivery::dispatch(&sim, "payment_intent.succeeded", object.clone());
+            (StatusCode::OK, object.to_string())
+        },
+    )
+}
+
+async fn refund(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(e) = authorize(&sim, &headers) {
+        return e.into_response();
+    }
+    let form = parse_form(&body);
+    idempotent(&sim, &headers, "/v1/refunds", &form, || {
+        let mut books = sim.books.lock().unwrap();
+        let Some(intent) = form
+            .get("payment_intent")
+            .and_then(|id| books.intents.get_mut(id))
+        else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "no such payment_intent",
+            );
+        };
+        if intent.status != "succeeded" {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &format!("payment_intent is {}", intent.status),
+            );
+        }
+        let remaining = intent.amount_received - intent.amount_refunded;
+        let amount = form
+            .get("amount")
+            .and_then(|a| a.parse::<u64>().ok())
+            .unwrap_or(remaining);
+        if amount == 0 || amount > remaining {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &format!("refund of {amount} exceeds the {remaining} left to refund"),
+            );
+        }
+        intent.amount_refunded += amount;
+        let charge = charge_json(intent);
+        let refund = json!({ "id": format!("re_{}", uuid::Uuid::new_v4().simple()), "object": "refund", "amount": amount, "payment_intent": intent.id, "status": "succeeded" });
+        drop(books);
+        delivery::dispatch(&sim, "charge.refunded", charge);
+        (StatusCode::OK, refund.to_string())
+    })
+}
+
+async fn get_config(State(sim): State<Simulator>) -> Json<Config> {
+    Json(sim.config())
+}
+
+async fn set_config(State(sim): State<Simulator>, Json(config): Json<Config>) -> Json<Config> {
+    *sim.config.lock().unwrap() = config.clone();
+    Json(config)
+}

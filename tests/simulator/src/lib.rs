@@ -1,0 +1,30 @@
+//! A Stripe-compatible payment provider, small enough to read, chaotic enough to matter.
+//!
+//! API (form-encoded like Stripe, `Authorization: Bearer <api key>`, `Idempotency-Key`
+//! honoured with Stripe's rules): `POST /v1/payment_intents`, `POST
+//! /v1/payment_intents/{id}/capture`, `POST /v1/refunds`. Settlement is decided by the
+//! amount, like Stripe's test cards: minor units ending in `13` are declined, ending in
+//! `77` are authorized and held for a manual capture, anything else is authorized and
+//! captured. Every state change is delivered as a signed webhook (`Stripe-Signature`)
+//! to the configured URL, with knobs for duplicates, reordering (random delays), failed
+//! first deliveries and retries with backoff.
+//!
+//! Control: `GET/POST /_sim/config` (the knobs), `GET /_sim/ledger` (what was charged and
+//! refunded, per payment, for reconciliation), `GET /_sim/deliveries` (webhook counts).
+
+mod api;
+mod delivery;
+mod state;
+
+pub use state::{Config, Ledger, Simulator};
+
+use std::net::SocketAddr;
+
+/// Serves the simulator on `addr` until the process ends; returns the bound address.
+pub async fn spawn(addr: SocketAddr, config: Config) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = api::router(Simulator::new(config));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(bound)
+}
