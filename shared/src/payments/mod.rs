@@ -1,4 +1,6 @@
 //! The payment-provider port: what the app needs from a provider, independent of wire
 //! format, plus the Stripe-compatible webhook signature scheme.
 
+pub mod provider;
 pub mod signature;
+pub mod stripe;

@@ -1,0 +1,52 @@
+//! The provider-neutral payment port: what the app asks of any payment provider.
+
+use crate::domain::money::Currency;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureMode {
+    /// The provider captures as soon as the payment is authorized.
+    Automatic,
+    /// The provider holds the authorization until the app captures it.
+    Manual,
+}
+
+impl CaptureMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "automatic" => Some(Self::Automatic),
+            "manual" => Some(Self::Manual),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatePayment<'a> {
+    pub pledge_id: &'a str,
+    pub amount_minor: u64,
+    pub currency: Currency,
+    pub capture: CaptureMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: String,
+    /// What a donor's browser needs to confirm the payment with the provider.
+    pub client_secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider could not be reached or failed (5xx): the same call may be retried.
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider refused the call (4xx): retrying the same call will not help.
+    #[error("payment provider refused the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+}
+
+pub trait PaymentProvider {
+    /// Creates the payment for a pledge. Idempotent per pledge: calling it again for the
+    /// same pledge returns the same payment, never a second one.
+    fn create_payment(&self, request: &CreatePayment<'_>) -> Result<Payment, ProviderError>;
+}

@@ -1,0 +1,219 @@
+//! The Stripe-compatible adapter of the payment port, over any HTTP sender, so it runs in
+//! a component (Spin's outbound HTTP) and natively in tests alike.
+
+use super::provider::{CaptureMode, CreatePayment, Payment, PaymentProvider, ProviderError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Sends one HTTP request; `Err` means no response arrived.
+pub trait HttpSend {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, String>;
+}
+
+pub struct Stripe<'a> {
+    pub http: &'a dyn HttpSend,
+    /// e.g. `https://api.stripe.com` or the simulator's `http://127.0.0.1:4242`.
+    pub base_url: &'a str,
+    pub api_key: &'a str,
+}
+
+/// The provider-side idempotency key for a pledge's payment: retries of a pledge (after a
+/// crash, a timeout, a resumed idempotent request) can never create a second payment.
+pub fn payment_idempotency_key(pledge_id: &str) -> String {
+    format!("pledge-{pledge_id}-payment")
+}
+
+impl Stripe<'_> {
+    fn post(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        form: &[(&str, String)],
+    ) -> Result<serde_json::Value, ProviderError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        let response = self
+            .http
+            .send(HttpRequest {
+                method: "POST",
+                url: format!("{}{path}", self.base_url.trim_end_matches('/')),
+                headers: vec![
+                    ("authorization".into(), format!("Bearer {}", self.api_key)),
+                    (
+                        "content-type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    ),
+                    ("idempotency-key".into(), idempotency_key.into()),
+                ],
+                body: body.into_bytes(),
+            })
+            .map_err(ProviderError::Unavailable)?;
+        let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+        match response.status {
+            200..=299 => Ok(json),
+            status @ 400..=499 => Err(ProviderError::Rejected {
+                status,
+                message: json["error"]["message"]
+                    .as_str()
+                    .unwrap_or("no message")
+                    .to_string(),
+            }),
+            status => Err(ProviderError::Unavailable(format!("status {status}"))),
+        }
+    }
+}
+
+impl PaymentProvider for Stripe<'_> {
+    fn create_payment(&self, request: &CreatePayment<'_>) -> Result<Payment, ProviderError> {
+        let capture = match request.capture {
+            CaptureMode::Automatic => "automatic",
+            CaptureMode::Manual => "manual",
+        };
+        let json = self.post(
+            "/v1/payment_intents",
+            &payment_idempotency_key(request.pledge_id),
+            &[
+                ("amount", request.amount_minor.to_string()),
+                ("currency", request.currency.code().to_ascii_lowercase()),
+                ("capture_method", capture.to_string()),
+                ("metadata[pledge_id]", request.pledge_id.to_string()),
+            ],
+        )?;
+        match (json["id"].as_str(), json["client_secret"].as_str()) {
+            (Some(id), Some(secret)) => Ok(Payment {
+                id: id.to_string(),
+                client_secret: secret.to_string(),
+            }),
+            _ => Err(ProviderError::Unavailable(
+                "payment intent without id or client_secret".into(),
+            )),
+        }
+    }
+}
+
+/// A verified webhook body, read as the app's view of a provider event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    pub event_id: String,
+    pub kind: String,
+    pub payment_id: String,
+    pub pledge_id: Option<String>,
+    pub event: crate::domain::pledge::PaymentEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParsedWebhook {
+    Event(WebhookEvent),
+    /// A well-formed event of a type the app does not act on.
+    Ignored {
+        event_id: String,
+        kind: String,
+    },
+}
+
+/// Reads a Stripe event. `Err` names what is missing or malformed.
+pub fn parse_webhook(body: &[u8]) -> Result<ParsedWebhook, String> {
+    use crate::domain::pledge::PaymentEvent;
+    let json: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let text = |v: &serde_json::Value, what: &str| {
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("missing {what}"))
+    };
+    let amount = |v: &serde_json::Value, what: &str| {
+        v.as_u64()
+            .ok_or_else(|| format!("missing or non-integer {what}"))
+    };
+    let event_id = text(&json["id"], "id")?;
+    let kind = text(&json["type"], "type")?;
+    let object = &json["data"]["object"];
+    let (payment_id, event) = match kind.as_str() {
+        "payment_intent.amount_capturable_updated" => (
+            text(&object["id"], "data.object.id")?,
+            PaymentEvent::Authorized,
+        ),
+        "payment_intent.succeeded" => (
+            text(&object["id"], "data.object.id")?,
+            PaymentEvent::Captured {
+                captured_minor: amount(&object["amount_received"], "data.object.amount_received")?,
+            },
+        ),
+        "payment_intent.payment_failed" => {
+            (text(&object["id"], "data.object.id")?, PaymentEvent::Failed)
+        }
+        "payment_intent.canceled" => (
+            text(&object["id"], "data.object.id")?,
+            PaymentEvent::Canceled,
+        ),
+        "charge.refunded" => (
+            text(&object["payment_intent"], "data.object.payment_intent")?,
+            PaymentEvent::Refunded {
+                captured_minor: amount(&object["amount_captured"], "data.object.amount_captured")?,
+                refunded_minor: amount(&object["amount_refunded"], "data.object.amount_refunded")?,
+            },
+        ),
+        _ => return Ok(ParsedWebhook::Ignored { event_id, kind }),
+    };
+    Ok(ParsedWebhook::Event(WebhookEvent {
+        event_id,
+        kind,
+        payment_id,
+        pledge_id: object["metadata"]["pledge_id"].as_str().map(str::to_string),
+        event,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::pledge::PaymentEvent;
+
+    #[test]
+    fn reads_the_events_the_app_acts_on() {
+        let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","amount_received":500,"metadata":{"pledge_id":"p1"}}}}"#;
+        assert_eq!(
+            parse_webhook(body).unwrap(),
+            ParsedWebhook::Event(WebhookEvent {
+                event_id: "evt_1".into(),
+                kind: "payment_intent.succeeded".into(),
+                payment_id: "pi_1".into(),
+                pledge_id: Some("p1".into()),
+                event: PaymentEvent::Captured {
+                    captured_minor: 500
+                },
+            })
+        );
+        let refund = br#"{"id":"evt_2","type":"charge.refunded","data":{"object":{"payment_intent":"pi_1","amount_captured":500,"amount_refunded":200}}}"#;
+        assert!(matches!(
+            parse_webhook(refund).unwrap(),
+            ParsedWebhook::Event(WebhookEvent {
+                event: PaymentEvent::Refunded {
+                    captured_minor: 500,
+                    refunded_minor: 200
+                },
+                ..
+            })
+        ));
+        let other = br#"{"id":"evt_3","type":"customer.created","data":{"object":{}}}"#;
+        assert!(matches!(
+            parse_webhook(other).unwrap(),
+            ParsedWebhook::Ignored { .. }
+        ));
+        assert!(parse_webhook(b"{").is_err());
+        assert!(parse_webhook(br#"{"id":"evt_4","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","amount_received":1.5}}}"#).is_err());
+    }
+}
