@@ -6,7 +6,9 @@ pub mod campaigns;
 pub mod health;
 pub mod json;
 pub mod pagination;
+pub mod pledges;
 pub mod problem;
+pub mod webhooks;
 
 pub use problem::Problem;
 

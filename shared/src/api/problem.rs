@@ -45,6 +45,12 @@ impl Problem {
         }
     }
 
+    /// The same problem under a more specific stable code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.extra_headers.push((name.into(), value.into()));
         self

@@ -120,3 +120,13 @@ pub fn release(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<(), DbErr
     )
     .map(drop)
 }
+
+/// Forgets a key whose request was refused before it changed anything, so a refused
+/// request leaves nothing stored (and a corrected retry may reuse the key).
+pub fn forget(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND pledge_id IS NULL",
+        &[scope.into(), key.into()],
+    )
+    .map(drop)
+}

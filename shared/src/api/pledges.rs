@@ -1,0 +1,277 @@
+//! `POST /api/v1/pledges`: a pledge and its provider payment, exactly once per
+//! `Idempotency-Key`, resumable after a crash at any step.
+
+use super::json::{parse_body, positive_amount};
+use super::problem::FieldError;
+use super::{ApiRequest, ApiResponse, ApiResult, Problem};
+use crate::domain::campaign::CampaignStatus;
+use crate::domain::donor::{Donor, DonorName, Email};
+use crate::domain::idempotency::{request_hash, IdempotencyKey, KeyDecision, RecoveryPoint};
+use crate::domain::money::{Currency, PositiveAmount};
+use crate::payments::provider::{CaptureMode, CreatePayment, PaymentProvider, ProviderError};
+use crate::storage::pledges::{self, NewPledge, Pledge};
+use crate::storage::{campaigns, idempotency, tx::transaction, DbError, SqlExecutor};
+use serde::{Deserialize, Serialize};
+
+pub const PATH: &str = "/api/v1/pledges";
+
+/// Keys of unauthenticated donors share one scope; a registered donor's would be theirs.
+pub const GUEST_SCOPE: &str = "guest";
+
+pub struct Context<'a> {
+    pub db: &'a dyn SqlExecutor,
+    pub provider: &'a dyn PaymentProvider,
+    pub capture: CaptureMode,
+    pub now_ms: i64,
+    pub new_id: &'a dyn Fn() -> String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DonorBody {
+    email: String,
+    name: Option<String>,
+    #[serde(default)]
+    anonymous: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    campaign_id: String,
+    amount_minor: serde_json::Number,
+    currency: String,
+    donor: DonorBody,
+}
+
+struct ValidPledge {
+    campaign_id: String,
+    amount: PositiveAmount,
+    currency: Currency,
+    donor: Donor,
+}
+
+#[derive(Serialize)]
+struct Created<'a> {
+    pledge: &'a Pledge,
+    payment: PaymentOut<'a>,
+}
+
+#[derive(Serialize)]
+struct PaymentOut<'a> {
+    provider_payment_id: &'a str,
+    client_secret: &'a str,
+}
+
+pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
+    if req.path.trim_end_matches('/') != PATH {
+        return Problem::not_found("not_found", format!("no route for {}", req.path))
+            .into_response();
+    }
+    if req.method != "POST" {
+        return Problem::method_not_allowed("POST").into_response();
+    }
+    create(req, ctx).unwrap_or_else(Problem::into_response)
+}
+
+fn validate(body: &CreateBody) -> Result<ValidPledge, Problem> {
+    let mut errors = Vec::new();
+    let mut field = |name: &str, message: String| {
+        errors.push(FieldError {
+            field: name.into(),
+            message,
+        })
+    };
+    let amount = positive_amount(&body.amount_minor)
+        .map_err(|m| field("amount_minor", m))
+        .ok();
+    let currency = Currency::parse(&body.currency)
+        .map_err(|e| field("currency", e.to_string()))
+        .ok();
+    let email = Email::parse(&body.donor.email)
+        .map_err(|m| field("donor.email", m))
+        .ok();
+    let name = match &body.donor.name {
+        Some(n) => DonorName::parse(n)
+            .map(Some)
+            .map_err(|e| field("donor.name", e.to_string()))
+            .ok(),
+        None => Some(None),
+    };
+    if body.campaign_id.is_empty() || body.campaign_id.len() > 64 {
+        field("campaign_id", "must be 1 to 64 characters".into());
+    }
+    match (amount, currency, email, name) {
+        (Some(amount), Some(currency), Some(email), Some(name)) if errors.is_empty() => {
+            Ok(ValidPledge {
+                campaign_id: body.campaign_id.clone(),
+                amount,
+                currency,
+                donor: Donor {
+                    email,
+                    name,
+                    anonymous: body.donor.anonymous,
+                },
+            })
+        }
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+/// Refusals that depend on the campaign, checked once the key is held.
+fn check_campaign(db: &dyn SqlExecutor, pledge: &ValidPledge) -> Result<(), Problem> {
+    let campaign = campaigns::get(db, &pledge.campaign_id)?.ok_or_else(|| {
+        Problem::not_found(
+            "campaign_not_found",
+            format!("no campaign with id `{}`", pledge.campaign_id),
+        )
+    })?;
+    if campaign.status != CampaignStatus::Active {
+        return Err(Problem::new(
+            409,
+            "campaign_not_accepting_pledges",
+            format!(
+                "campaign `{}` is {} and takes no pledges",
+                campaign.id, campaign.status
+            ),
+        ));
+    }
+    if campaign.currency != pledge.currency {
+        return Err(Problem::validation(vec![FieldError {
+            field: "currency".into(),
+            message: format!(
+                "campaign `{}` takes {}, not {}",
+                campaign.id, campaign.currency, pledge.currency
+            ),
+        }])
+        .with_code("currency_mismatch"));
+    }
+    Ok(())
+}
+
+fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
+    let raw_key = req.header("idempotency-key").ok_or_else(|| {
+        Problem::new(
+            400,
+            "idempotency_key_missing",
+            "POST /api/v1/pledges needs an Idempotency-Key header",
+        )
+    })?;
+    let key = IdempotencyKey::parse(raw_key).map_err(|m| {
+        Problem::new(
+            400,
+            "invalid_idempotency_key",
+            format!("Idempotency-Key {m}"),
+        )
+    })?;
+    let body: CreateBody = parse_body(req)?;
+    let pledge = validate(&body)?;
+    let raw_json: serde_json::Value = serde_json::from_slice(&req.body)
+        .map_err(|e| Problem::new(400, "malformed_json", e.to_string()))?;
+    let hash = request_hash(&req.method, PATH, &raw_json);
+    let (scope, key) = (GUEST_SCOPE, key.as_str());
+
+    let pledge_id = match idempotency::acquire(ctx.db, scope, key, &hash, ctx.now_ms)? {
+        KeyDecision::Replay { status, body } => {
+            return Ok(ApiResponse {
+                status,
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("idempotent-replayed".into(), "true".into()),
+                ],
+                body: body.into_bytes(),
+            })
+        }
+        KeyDecision::InFlight => {
+            return Err(Problem::new(
+                409,
+                "idempotency_request_in_progress",
+                "a request with this Idempotency-Key is still being served; retry shortly",
+            )
+            .with_header("retry-after", "1"))
+        }
+        KeyDecision::Mismatch => {
+            return Err(Problem::new(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different request",
+            ))
+        }
+        KeyDecision::Resume {
+            point: RecoveryPoint::PledgeCreated | RecoveryPoint::Finished,
+            pledge_id: Some(id),
+        } => id,
+        KeyDecision::Start | KeyDecision::Resume { .. } => {
+            if let Err(refusal) = check_campaign(ctx.db, &pledge) {
+                idempotency::forget(ctx.db, scope, key)?;
+                return Err(refusal);
+            }
+            let id = (ctx.new_id)();
+            transaction(ctx.db, || -> Result<(), DbError> {
+                pledges::insert(
+                    ctx.db,
+                    &NewPledge {
+                        id: &id,
+                        campaign_id: &pledge.campaign_id,
+                        amount: pledge.amount,
+                        currency: pledge.currency,
+                        donor: &pledge.donor,
+                    },
+                    ctx.now_ms,
+                )?;
+                idempotency::mark_pledge_created(ctx.db, scope, key, &id)
+            })?;
+            id
+        }
+    };
+    let stored = pledges::get(ctx.db, &pledge_id)?.ok_or_else(|| {
+        Problem::storage(DbError::Other(format!(
+            "pledge {pledge_id} named by a key is missing"
+        )))
+    })?;
+    let payment = match ctx.provider.create_payment(&CreatePayment {
+        pledge_id: &stored.id,
+        amount_minor: stored.amount_minor,
+        currency: stored.currency,
+        capture: ctx.capture,
+    }) {
+        Ok(payment) => payment,
+        Err(e) => {
+            // The pledge stays PENDING and the key resumable: a retry with the same key
+            // reaches the provider again, whose own idempotency key prevents a second payment.
+            idempotency::release(ctx.db, scope, key)?;
+            let code = match e {
+                ProviderError::Unavailable(_) => "payment_provider_unavailable",
+                ProviderError::Rejected { .. } => "payment_provider_rejected",
+            };
+            return Err(Problem::new(
+                502,
+                code,
+                format!("{e}; retry with the same Idempotency-Key"),
+            ));
+        }
+    };
+    let response = transaction(ctx.db, || -> Result<ApiResponse, DbError> {
+        pledges::attach_payment(ctx.db, &stored.id, &payment.id, ctx.now_ms)?;
+        let pledge = pledges::get(ctx.db, &stored.id)?.unwrap_or(stored.clone());
+        let response = ApiResponse::json(
+            201,
+            &Created {
+                pledge: &pledge,
+                payment: PaymentOut {
+                    provider_payment_id: &payment.id,
+                    client_secret: &payment.client_secret,
+                },
+            },
+        );
+        idempotency::finish(
+            ctx.db,
+            scope,
+            key,
+            201,
+            &String::from_utf8_lossy(&response.body),
+        )?;
+        Ok(response)
+    })?;
+    Ok(response)
+}
