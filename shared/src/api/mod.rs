@@ -63,3 +63,18 @@ impl From<Problem> for ApiResponse {
 
 /// Handler result: an error is always a problem document.
 pub type ApiResult = Result<ApiResponse, Problem>;
+
+/// For a route with a single `POST` endpoint at `path`: 404 for other paths, 405 for
+/// other methods.
+pub fn post_only(req: &ApiRequest, path: &str) -> Result<(), Problem> {
+    if req.path.trim_end_matches('/') != path {
+        return Err(Problem::not_found(
+            "not_found",
+            format!("no route for {}", req.path),
+        ));
+    }
+    if req.method != "POST" {
+        return Err(Problem::method_not_allowed("POST"));
+    }
+    Ok(())
+}

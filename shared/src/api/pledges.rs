@@ -3,7 +3,7 @@
 
 use super::json::{parse_body, positive_amount};
 use super::problem::FieldError;
-use super::{ApiRequest, ApiResponse, ApiResult, Problem};
+use super::{post_only, ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::donor::{Donor, DonorName, Email};
 use crate::domain::idempotency::{request_hash, IdempotencyKey, KeyDecision, RecoveryPoint};
@@ -64,14 +64,9 @@ struct PaymentOut<'a> {
 }
 
 pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
-    if req.path.trim_end_matches('/') != PATH {
-        return Problem::not_found("not_found", format!("no route for {}", req.path))
-            .into_response();
-    }
-    if req.method != "POST" {
-        return Problem::method_not_allowed("POST").into_response();
-    }
-    create(req, ctx).unwrap_or_else(Problem::into_response)
+    post_only(req, PATH)
+        .and_then(|()| create(req, ctx))
+        .unwrap_or_else(Problem::into_response)
 }
 
 fn validate(body: &CreateBody) -> Result<ValidPledge, Problem> {

@@ -1,7 +1,7 @@
 //! `POST /api/v1/payments/webhook`: provider events, verified on the raw body before any
 //! parsing, applied exactly once, every delivery acknowledged and recorded.
 
-use super::{ApiRequest, ApiResponse, ApiResult, Problem};
+use super::{post_only, ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::payments::signature::{verify, SignatureError, DEFAULT_TOLERANCE_SECS};
 use crate::payments::stripe::{parse_webhook, ParsedWebhook};
 use crate::storage::pledges::{self, ProviderEvent};
@@ -17,14 +17,9 @@ pub struct Context<'a> {
 }
 
 pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
-    if req.path.trim_end_matches('/') != PATH {
-        return Problem::not_found("not_found", format!("no route for {}", req.path))
-            .into_response();
-    }
-    if req.method != "POST" {
-        return Problem::method_not_allowed("POST").into_response();
-    }
-    receive(req, ctx).unwrap_or_else(Problem::into_response)
+    post_only(req, PATH)
+        .and_then(|()| receive(req, ctx))
+        .unwrap_or_else(Problem::into_response)
 }
 
 fn receive(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
