@@ -10,6 +10,14 @@ pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
 
 /// Parses the body as `T`, answering 415/413/400/422 problems for each way it can fail.
 pub fn parse_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, Problem> {
+    parse_body_and_value(req).map(|(typed, _)| typed)
+}
+
+/// Like [`parse_body`], also returning the body as a JSON value (for fingerprints),
+/// parsing the bytes only once.
+pub fn parse_body_and_value<T: DeserializeOwned>(
+    req: &ApiRequest,
+) -> Result<(T, serde_json::Value), Problem> {
     let content_type = req.header("content-type").unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
@@ -29,7 +37,9 @@ pub fn parse_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, Problem> {
             ),
         ));
     }
-    serde_json::from_slice(&req.body).map_err(|e| classify(&e))
+    let value: serde_json::Value = serde_json::from_slice(&req.body).map_err(|e| classify(&e))?;
+    let typed = T::deserialize(&value).map_err(|e| classify(&e))?;
+    Ok((typed, value))
 }
 
 fn classify(err: &serde_json::Error) -> Problem {

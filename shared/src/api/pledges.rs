@@ -1,7 +1,7 @@
 //! `POST /api/v1/pledges`: a pledge and its provider payment, exactly once per
 //! `Idempotency-Key`, resumable after a crash at any step.
 
-use super::json::{parse_body, positive_amount};
+use super::json::{parse_body_and_value, positive_amount};
 use super::problem::FieldError;
 use super::{post_only, ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::campaign::CampaignStatus;
@@ -159,10 +159,8 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
             format!("Idempotency-Key {m}"),
         )
     })?;
-    let body: CreateBody = parse_body(req)?;
+    let (body, raw_json): (CreateBody, _) = parse_body_and_value(req)?;
     let pledge = validate(&body)?;
-    let raw_json: serde_json::Value = serde_json::from_slice(&req.body)
-        .map_err(|e| Problem::new(400, "malformed_json", e.to_string()))?;
     let hash = request_hash(&req.method, PATH, &raw_json);
     let (scope, key) = (GUEST_SCOPE, key.as_str());
 

@@ -10,16 +10,6 @@ pub enum CaptureMode {
     Manual,
 }
 
-impl CaptureMode {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "automatic" => Some(Self::Automatic),
-            "manual" => Some(Self::Manual),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatePayment<'a> {
     pub pledge_id: &'a str,

@@ -50,15 +50,20 @@ fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<(), (StatusCode, St
     }
 }
 
-/// Runs `op` at most once per `Idempotency-Key` (per path): a retry with the same
-/// parameters gets the stored answer, different parameters get Stripe's 400.
-fn idempotent(
+/// Serves one provider API call: checks the API key, reads the form, and runs `op` at
+/// most once per `Idempotency-Key` (per path): a retry with the same parameters gets the
+/// stored answer, different parameters get Stripe's 400.
+fn provider_call(
     sim: &Simulator,
     headers: &HeaderMap,
+    body: &Bytes,
     path: &str,
-    form: &BTreeMap<String, String>,
-    op: impl FnOnce() -> (StatusCode, String),
+    op: impl FnOnce(&BTreeMap<String, String>) -> (StatusCode, String),
 ) -> Response {
+    if let Err(e) = authorize(sim, headers) {
+        return e.into_response();
+    }
+    let form = &parse_form(body);
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -84,7 +89,7 @@ fn idempotent(
                 .into_response();
         }
     }
-    let (status, body) = op();
+    let (status, body) = op(form);
     if let Some(key) = key {
         sim.books
             .lock()
@@ -117,11 +122,7 @@ fn charge_json(intent: &Intent) -> Value {
 }
 
 async fn create_intent(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(e) = authorize(&sim, &headers) {
-        return e.into_response();
-    }
-    let form = parse_form(&body);
-    idempotent(&sim, &headers, "/v1/payment_intents", &form, || {
+    provider_call(&sim, &headers, &body, "/v1/payment_intents", |form| {
         let Some(amount) = form
             .get("amount")
             .and_then(|a| a.parse::<u64>().ok())
@@ -210,16 +211,12 @@ async fn capture(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(e) = authorize(&sim, &headers) {
-        return e.into_response();
-    }
-    let form = parse_form(&body);
-    idempotent(
+    provider_call(
         &sim,
         &headers,
+        &body,
         &format!("/v1/payment_intents/{id}/capture"),
-        &form,
-        || {
+        |form| {
             let mut books = sim.books.lock().unwrap();
             let Some(intent) = books.intents.get_mut(&id) else {
                 return error(
@@ -251,11 +248,7 @@ async fn capture(
 }
 
 async fn refund(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(e) = authorize(&sim, &headers) {
-        return e.into_response();
-    }
-    let form = parse_form(&body);
-    idempotent(&sim, &headers, "/v1/refunds", &form, || {
+    provider_call(&sim, &headers, &body, "/v1/refunds", |form| {
         let mut books = sim.books.lock().unwrap();
         let Some(intent) = form
             .get("payment_intent")
