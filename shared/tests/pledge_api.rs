@@ -117,6 +117,7 @@ fn create(db: &dyn SqlExecutor, base_url: &str, req: &ApiRequest) -> (u16, Value
         db,
         provider: &stripe,
         capture: CaptureMode::Automatic,
+        token_secret: b"test-token-secret",
         now_ms: 1_000,
         new_id: &|| uuid::Uuid::new_v4().to_string(),
     };

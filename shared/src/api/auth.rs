@@ -1,25 +1,40 @@
-//! Admin authentication: a bearer token compared in constant time with a secret.
+//! Authentication: the admin bearer token (compared in constant time with a secret) and
+//! donor tokens for guests reading their own pledges.
 
 use super::{ApiRequest, Problem};
+use crate::domain::donor_token::{verify, TokenError, TokenSubject};
 use subtle::ConstantTimeEq;
 
-/// Checks `Authorization: Bearer <token>` against the configured admin token.
-/// Missing or malformed credentials answer 401; a wrong token answers 403.
-pub fn require_admin(req: &ApiRequest, admin_token: &str) -> Result<(), Problem> {
-    let challenge = |detail: &str| {
-        Problem::new(401, "unauthorized", detail)
-            .with_header("www-authenticate", "Bearer realm=\"careforall-admin\"")
+fn challenge(realm: &str, detail: &str) -> Problem {
+    Problem::new(401, "unauthorized", detail)
+        .with_header("www-authenticate", format!("Bearer realm=\"{realm}\""))
+}
+
+/// The token of an `Authorization: Bearer <token>` header, if the header is present.
+fn bearer<'r>(req: &'r ApiRequest, realm: &str) -> Result<Option<&'r str>, Problem> {
+    let Some(header) = req.header("authorization") else {
+        return Ok(None);
     };
-    let header = req
-        .header("authorization")
-        .ok_or_else(|| challenge("this route needs an admin bearer token"))?;
-    let token = header
+    header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| challenge("the Authorization header must be `Bearer <token>`"))?;
-    if admin_token.is_empty() || !bool::from(token.as_bytes().ct_eq(admin_token.as_bytes())) {
+        .map(Some)
+        .ok_or_else(|| challenge(realm, "the Authorization header must be `Bearer <token>`"))
+}
+
+fn is_admin_token(token: &str, admin_token: &str) -> bool {
+    !admin_token.is_empty() && bool::from(token.as_bytes().ct_eq(admin_token.as_bytes()))
+}
+
+/// Checks `Authorization: Bearer <token>` against the configured admin token.
+/// Missing or malformed credentials answer 401; a wrong token answers 403.
+pub fn require_admin(req: &ApiRequest, admin_token: &str) -> Result<(), Problem> {
+    const REALM: &str = "careforall-admin";
+    let token = bearer(req, REALM)?
+        .ok_or_else(|| challenge(REALM, "this route needs an admin bearer token"))?;
+    if !is_admin_token(token, admin_token) {
         return Err(Problem::new(
             403,
             "forbidden",
@@ -27,6 +42,49 @@ pub fn require_admin(req: &ApiRequest, admin_token: &str) -> Result<(), Problem>
         ));
     }
     Ok(())
+}
+
+/// Who is reading donor data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reader {
+    Admin,
+    Donor(TokenSubject),
+}
+
+/// Identifies the reader of a donor route from `Authorization: Bearer <token>` or, for
+/// links in receipts, a `token` query parameter: the admin token, or a donor token
+/// signed with `token_secret` and not expired. Anything else answers 401.
+pub fn identify_reader(
+    req: &ApiRequest,
+    query_token: Option<&str>,
+    admin_token: &str,
+    token_secret: &[u8],
+    now_secs: i64,
+) -> Result<Reader, Problem> {
+    const REALM: &str = "careforall-donor";
+    let token = bearer(req, REALM)?.or(query_token).ok_or_else(|| {
+        challenge(
+            REALM,
+            "this route needs a donor token (from the pledge or its receipt) or an admin token",
+        )
+    })?;
+    if is_admin_token(token, admin_token) {
+        return Ok(Reader::Admin);
+    }
+    verify(token_secret, token, now_secs)
+        .map(Reader::Donor)
+        .map_err(|e| {
+            let code = match e {
+                TokenError::Expired { .. } => "token_expired",
+                TokenError::Malformed | TokenError::BadSignature => "invalid_token",
+            };
+            Problem::new(401, "unauthorized", e.to_string())
+                .with_code(code)
+                .with_header(
+                    "www-authenticate",
+                    format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
+                )
+        })
 }
 
 #[cfg(test)]

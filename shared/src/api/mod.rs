@@ -3,11 +3,14 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod donor_history;
 pub mod health;
+pub mod idempotent;
 pub mod json;
 pub mod pagination;
 pub mod pledges;
 pub mod problem;
+pub mod refunds;
 pub mod webhooks;
 
 pub use problem::Problem;

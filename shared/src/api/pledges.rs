@@ -1,12 +1,14 @@
 //! `POST /api/v1/pledges`: a pledge and its provider payment, exactly once per
 //! `Idempotency-Key`, resumable after a crash at any step.
 
+use super::idempotent::{require_key, settled};
 use super::json::{parse_body_and_value, positive_amount};
 use super::problem::FieldError;
 use super::{post_only, ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::donor::{Donor, DonorName, Email};
-use crate::domain::idempotency::{request_hash, IdempotencyKey, KeyDecision, RecoveryPoint};
+use crate::domain::donor_token::{self, TokenSubject, GUEST_TOKEN_TTL_SECS};
+use crate::domain::idempotency::{request_hash, KeyDecision, RecoveryPoint};
 use crate::domain::money::{Currency, PositiveAmount};
 use crate::payments::provider::{CaptureMode, CreatePayment, PaymentProvider, ProviderError};
 use crate::storage::pledges::{self, NewPledge, Pledge};
@@ -22,6 +24,8 @@ pub struct Context<'a> {
     pub db: &'a dyn SqlExecutor,
     pub provider: &'a dyn PaymentProvider,
     pub capture: CaptureMode,
+    /// Signs the pledge's donor token (see [`crate::domain::donor_token`]).
+    pub token_secret: &'a [u8],
     pub now_ms: i64,
     pub new_id: &'a dyn Fn() -> String,
 }
@@ -55,6 +59,9 @@ struct ValidPledge {
 struct Created<'a> {
     pledge: &'a Pledge,
     payment: PaymentOut<'a>,
+    /// Lets the donor read this pledge and its history without an account.
+    donor_token: String,
+    donor_token_expires_at: i64,
 }
 
 #[derive(Serialize)]
@@ -145,56 +152,22 @@ fn check_campaign(db: &dyn SqlExecutor, pledge: &ValidPledge) -> Result<(), Prob
 }
 
 fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
-    let raw_key = req.header("idempotency-key").ok_or_else(|| {
-        Problem::new(
-            400,
-            "idempotency_key_missing",
-            "POST /api/v1/pledges needs an Idempotency-Key header",
-        )
-    })?;
-    let key = IdempotencyKey::parse(raw_key).map_err(|m| {
-        Problem::new(
-            400,
-            "invalid_idempotency_key",
-            format!("Idempotency-Key {m}"),
-        )
-    })?;
+    let key = require_key(req, "POST /api/v1/pledges")?;
     let (body, raw_json): (CreateBody, _) = parse_body_and_value(req)?;
     let pledge = validate(&body)?;
     let hash = request_hash(&req.method, PATH, &raw_json);
     let (scope, key) = (GUEST_SCOPE, key.as_str());
 
-    let pledge_id = match idempotency::acquire(ctx.db, scope, key, &hash, ctx.now_ms)? {
-        KeyDecision::Replay { status, body } => {
-            return Ok(ApiResponse {
-                status,
-                headers: vec![
-                    ("content-type".into(), "application/json".into()),
-                    ("idempotent-replayed".into(), "true".into()),
-                ],
-                body: body.into_bytes(),
-            })
-        }
-        KeyDecision::InFlight => {
-            return Err(Problem::new(
-                409,
-                "idempotency_request_in_progress",
-                "a request with this Idempotency-Key is still being served; retry shortly",
-            )
-            .with_header("retry-after", "1"))
-        }
-        KeyDecision::Mismatch => {
-            return Err(Problem::new(
-                422,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used for a different request",
-            ))
-        }
+    let decision = idempotency::acquire(ctx.db, scope, key, &hash, ctx.now_ms)?;
+    if let Some(answer) = settled(&decision) {
+        return answer;
+    }
+    let pledge_id = match decision {
         KeyDecision::Resume {
             point: RecoveryPoint::PledgeCreated | RecoveryPoint::Finished,
             pledge_id: Some(id),
         } => id,
-        KeyDecision::Start | KeyDecision::Resume { .. } => {
+        _ => {
             if let Err(refusal) = check_campaign(ctx.db, &pledge) {
                 idempotency::forget(ctx.db, scope, key)?;
                 return Err(refusal);
@@ -247,6 +220,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let response = transaction(ctx.db, || -> Result<ApiResponse, DbError> {
         pledges::attach_payment(ctx.db, &stored.id, &payment.id, ctx.now_ms)?;
         let pledge = pledges::get(ctx.db, &stored.id)?.unwrap_or(stored.clone());
+        let expires_at = ctx.now_ms / 1000 + GUEST_TOKEN_TTL_SECS;
         let response = ApiResponse::json(
             201,
             &Created {
@@ -255,6 +229,12 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
                     provider_payment_id: &payment.id,
                     client_secret: &payment.client_secret,
                 },
+                donor_token: donor_token::issue(
+                    ctx.token_secret,
+                    &TokenSubject::Pledge(pledge.id.clone()),
+                    expires_at,
+                ),
+                donor_token_expires_at: expires_at,
             },
         );
         idempotency::finish(

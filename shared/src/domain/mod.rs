@@ -2,6 +2,7 @@
 
 pub mod campaign;
 pub mod donor;
+pub mod donor_token;
 pub mod idempotency;
 pub mod money;
 pub mod pledge;

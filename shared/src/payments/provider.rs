@@ -35,8 +35,25 @@ pub enum ProviderError {
     Rejected { status: u16, message: String },
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRefund<'a> {
+    /// The app's own id for this refund: the provider-side idempotency key derives from it.
+    pub refund_id: &'a str,
+    pub payment_id: &'a str,
+    pub amount_minor: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRefund {
+    pub id: String,
+    pub amount_minor: u64,
+}
+
 pub trait PaymentProvider {
     /// Creates the payment for a pledge. Idempotent per pledge: calling it again for the
     /// same pledge returns the same payment, never a second one.
     fn create_payment(&self, request: &CreatePayment<'_>) -> Result<Payment, ProviderError>;
+
+    /// Refunds part or all of a captured payment. Idempotent per `refund_id`.
+    fn refund(&self, request: &CreateRefund<'_>) -> Result<ProviderRefund, ProviderError>;
 }

@@ -1,7 +1,10 @@
 //! The Stripe-compatible adapter of the payment port, over any HTTP sender, so it runs in
 //! a component (Spin's outbound HTTP) and natively in tests alike.
 
-use super::provider::{CaptureMode, CreatePayment, Payment, PaymentProvider, ProviderError};
+use super::provider::{
+    CaptureMode, CreatePayment, CreateRefund, Payment, PaymentProvider, ProviderError,
+    ProviderRefund,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -33,6 +36,11 @@ pub struct Stripe<'a> {
 /// crash, a timeout, a resumed idempotent request) can never create a second payment.
 pub fn payment_idempotency_key(pledge_id: &str) -> String {
     format!("pledge-{pledge_id}-payment")
+}
+
+/// The provider-side idempotency key for one refund the app decided on.
+pub fn refund_idempotency_key(refund_id: &str) -> String {
+    format!("refund-{refund_id}")
 }
 
 impl Stripe<'_> {
@@ -100,6 +108,27 @@ impl PaymentProvider for Stripe<'_> {
             _ => Err(ProviderError::Unavailable(
                 "payment intent without id or client_secret".into(),
             )),
+        }
+    }
+
+    fn refund(&self, request: &CreateRefund<'_>) -> Result<ProviderRefund, ProviderError> {
+        let json = self.post(
+            "/v1/refunds",
+            &refund_idempotency_key(request.refund_id),
+            &[
+                ("payment_intent", request.payment_id.to_string()),
+                ("amount", request.amount_minor.to_string()),
+                ("metadata[refund_id]", request.refund_id.to_string()),
+            ],
+        )?;
+        match (json["id"].as_str(), json["amount"].as_u64()) {
+            (Some(id), Some(amount)) if amount == request.amount_minor => Ok(ProviderRefund {
+                id: id.to_string(),
+                amount_minor: amount,
+            }),
+            _ => Err(ProviderError::Unavailable(format!(
+                "refund answer without id or with another amount: {json}"
+            ))),
         }
     }
 }

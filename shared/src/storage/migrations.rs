@@ -11,6 +11,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0002_donations",
         include_str!("../../../migrations/sqlite/0002_donations.sql"),
     ),
+    (
+        "0003_refunds",
+        include_str!("../../../migrations/sqlite/0003_refunds.sql"),
+    ),
 ];
 
 /// Postgres scripts in order, equally idempotent.
@@ -22,5 +26,9 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0002_donations",
         include_str!("../../../migrations/postgres/0002_donations.sql"),
+    ),
+    (
+        "0003_refunds",
+        include_str!("../../../migrations/postgres/0003_refunds.sql"),
     ),
 ];

@@ -5,7 +5,9 @@ pub mod campaigns;
 pub mod idempotency;
 pub mod migrations;
 pub mod outbox;
+pub mod pledge_lists;
 pub mod pledges;
+pub mod refunds;
 mod sql;
 pub mod tx;
 

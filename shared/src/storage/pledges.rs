@@ -8,7 +8,7 @@ use crate::domain::money::{Currency, PositiveAmount};
 use crate::domain::pledge::{decide, PaymentEvent, PledgeState, PledgeStatus, Transition};
 use serde::Serialize;
 
-const COLUMNS: &str = "seq, id, campaign_id, amount_minor, currency, status, captured_minor, refunded_minor, \
+pub(super) const COLUMNS: &str = "seq, id, campaign_id, amount_minor, currency, status, captured_minor, refunded_minor, \
      donor_email, donor_name, anonymous, provider_payment_id, version, created_at_ms, updated_at_ms";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,7 +42,7 @@ impl Pledge {
     }
 }
 
-fn decode(row: Row<'_>) -> Result<Pledge, DbError> {
+pub(super) fn decode(row: Row<'_>) -> Result<Pledge, DbError> {
     let status = row.text("status")?;
     let currency = row.text("currency")?;
     Ok(Pledge {
@@ -130,6 +130,15 @@ pub fn get(db: &dyn SqlExecutor, id: &str) -> Result<Option<Pledge>, DbError> {
     one(
         db,
         &format!("SELECT {COLUMNS} FROM pledges WHERE id = ?1"),
+        &[id.into()],
+    )
+}
+
+/// Reads a pledge inside a transaction; `lock` is [`super::tx::for_update`]'s suffix.
+pub fn get_locked(db: &dyn SqlExecutor, id: &str, lock: &str) -> Result<Option<Pledge>, DbError> {
+    one(
+        db,
+        &format!("SELECT {COLUMNS} FROM pledges WHERE id = ?1{lock}"),
         &[id.into()],
     )
 }
@@ -320,11 +329,7 @@ pub fn apply_provider_event(
         )? {
             Some(p) => Some(p),
             None => match input.pledge_id {
-                Some(id) => one(
-                    db,
-                    &format!("SELECT {COLUMNS} FROM pledges WHERE id = ?1{lock}"),
-                    &[id.into()],
-                )?,
+                Some(id) => get_locked(db, id, lock)?,
                 None => None,
             },
         };

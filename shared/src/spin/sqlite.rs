@@ -1,36 +1,7 @@
-//! Glue between the Spin SDK and the plain API layer (compiled for wasm only).
+//! `fermyon:spin/sqlite` as the storage port.
 
-use crate::api::{ApiRequest, ApiResponse};
 use crate::storage::{Backend, DbError, Rows, SqlExecutor, SqlValue};
-use spin_sdk::http::{Request, Response};
 use spin_sdk::sqlite::{Connection, Error as SqliteError, Value};
-
-pub use spin_sdk::variables;
-
-/// Reads the whole request into an [`ApiRequest`].
-pub fn api_request(req: &Request) -> ApiRequest {
-    let uri = req.path_and_query().unwrap_or("/");
-    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-    ApiRequest {
-        method: req.method().to_string(),
-        path: path.to_string(),
-        query: query.to_string(),
-        headers: req
-            .headers()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v.as_str().unwrap_or("").to_string()))
-            .collect(),
-        body: req.body().to_vec(),
-    }
-}
-
-pub fn spin_response(resp: ApiResponse) -> Response {
-    let mut builder = Response::builder();
-    builder.status(resp.status);
-    for (name, value) in &resp.headers {
-        builder.header(name.as_str(), value.as_str());
-    }
-    builder.body(resp.body).build()
-}
 
 /// The default SQLite database, with the connection settings the app relies on.
 pub struct SpinSqlite(Connection);
@@ -107,11 +78,4 @@ impl SqlExecutor for SpinSqlite {
             rows,
         })
     }
-}
-
-/// Milliseconds since the Unix epoch from the host's wall clock.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

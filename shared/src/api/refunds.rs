@@ -1,0 +1,252 @@
+//! `POST /api/v1/pledges/{id}/refund` (admin): a full or partial refund, exactly once per
+//! `Idempotency-Key`, never more than was captured, resumable after a crash or an outage.
+
+use super::auth::require_admin;
+use super::idempotent::{require_key, settled};
+use super::json::{parse_body_and_value, positive_amount};
+use super::problem::FieldError;
+use super::{ApiRequest, ApiResponse, ApiResult, Problem};
+use crate::domain::idempotency::request_hash;
+use crate::domain::money::PositiveAmount;
+use crate::domain::pledge::PaymentEvent;
+use crate::domain::text::BoundedText;
+use crate::payments::provider::{CreateRefund, PaymentProvider, ProviderError};
+use crate::storage::pledges::{self, Pledge, ProviderEvent};
+use crate::storage::refunds::{self, NewRefund, Refund, Refusal, Reserved};
+use crate::storage::{idempotency, SqlExecutor};
+use serde::{Deserialize, Serialize};
+
+/// Refund keys belong to the admin, apart from donors' keys.
+pub const ADMIN_SCOPE: &str = "admin-refund";
+
+type Reason = BoundedText<500, false>;
+
+pub struct Context<'a> {
+    pub db: &'a dyn SqlExecutor,
+    pub provider: &'a dyn PaymentProvider,
+    pub admin_token: &'a str,
+    pub now_ms: i64,
+    pub new_id: &'a dyn Fn() -> String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    /// Absent: everything still refundable.
+    amount_minor: Option<serde_json::Number>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Refunded<'a> {
+    refund: &'a Refund,
+    pledge: &'a Pledge,
+}
+
+pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
+    route(req, ctx).unwrap_or_else(Problem::into_response)
+}
+
+fn route(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
+    let path = req.path.trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let ["api", "v1", "pledges", pledge_id, "refund"] = segments.as_slice() else {
+        return Err(Problem::not_found(
+            "not_found",
+            format!("no route for {}", req.path),
+        ));
+    };
+    if req.method != "POST" {
+        return Err(Problem::method_not_allowed("POST"));
+    }
+    require_admin(req, ctx.admin_token)?;
+    refund(req, pledge_id, ctx)
+}
+
+fn validate(body: &RefundBody) -> Result<(Option<PositiveAmount>, Option<Reason>), Problem> {
+    let mut errors = Vec::new();
+    let amount = match &body.amount_minor {
+        None => None,
+        Some(n) => positive_amount(n)
+            .map_err(|message| {
+                errors.push(FieldError {
+                    field: "amount_minor".into(),
+                    message,
+                })
+            })
+            .ok(),
+    };
+    let reason = match &body.reason {
+        None => None,
+        Some(r) => Reason::parse(r)
+            .map_err(|e| {
+                errors.push(FieldError {
+                    field: "reason".into(),
+                    message: e.to_string(),
+                })
+            })
+            .ok(),
+    };
+    if errors.is_empty() {
+        Ok((amount, reason))
+    } else {
+        Err(Problem::validation(errors))
+    }
+}
+
+fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
+    let key = require_key(req, "POST /api/v1/pledges/{id}/refund")?;
+    let (body, raw_json): (RefundBody, _) = parse_body_and_value(req)?;
+    let (amount, reason) = validate(&body)?;
+    let hash = request_hash(&req.method, &req.path, &raw_json);
+    let (scope, key) = (ADMIN_SCOPE, key.as_str());
+    let decision = idempotency::acquire(ctx.db, scope, key, &hash, ctx.now_ms)?;
+    if let Some(answer) = settled(&decision) {
+        return answer;
+    }
+    // An earlier attempt with this key may have reserved the refund already.
+    let (refund, payment_id) = match refunds::by_request(ctx.db, scope, key)? {
+        Some(refund) => {
+            let payment_id = pledges::get(ctx.db, &refund.pledge_id)?
+                .and_then(|p| p.provider_payment_id)
+                .unwrap_or_default();
+            (refund, payment_id)
+        }
+        None => {
+            let id = (ctx.new_id)();
+            let reservation = refunds::reserve(
+                ctx.db,
+                &NewRefund {
+                    id: &id,
+                    pledge_id,
+                    amount,
+                    reason: reason.as_ref().map(|r| r.as_str()),
+                    request_scope: scope,
+                    request_key: key,
+                },
+                ctx.now_ms,
+            )?;
+            match reservation {
+                Ok(Reserved {
+                    refund,
+                    provider_payment_id,
+                }) => (refund, provider_payment_id),
+                Err(refused) => {
+                    idempotency::forget(ctx.db, scope, key)?;
+                    return Err(refusal(pledge_id, refused));
+                }
+            }
+        }
+    };
+    let provider_refund_id = match &refund.provider_refund_id {
+        Some(id) => id.clone(),
+        None => {
+            match ctx.provider.refund(&CreateRefund {
+                refund_id: &refund.id,
+                payment_id: &payment_id,
+                amount_minor: refund.amount_minor,
+            }) {
+                Ok(done) => {
+                    refunds::mark_succeeded(ctx.db, &refund.id, &done.id, ctx.now_ms)?;
+                    done.id
+                }
+                Err(ProviderError::Unavailable(m)) => {
+                    // The reservation stays; a retry with the same key calls the provider again
+                    // under the same provider-side idempotency key.
+                    idempotency::release(ctx.db, scope, key)?;
+                    return Err(Problem::new(
+                    502,
+                    "payment_provider_unavailable",
+                    format!("payment provider unavailable: {m}; retry with the same Idempotency-Key"),
+                ));
+                }
+                Err(e @ ProviderError::Rejected { .. }) => {
+                    refunds::mark_failed(ctx.db, &refund.id, &e.to_string(), ctx.now_ms)?;
+                    idempotency::forget(ctx.db, scope, key)?;
+                    return Err(Problem::new(
+                        502,
+                        "payment_provider_rejected",
+                        e.to_string(),
+                    ));
+                }
+            }
+        }
+    };
+    let pledge = apply_to_pledge(ctx, &refund, &payment_id, &provider_refund_id)?;
+    let refund = refunds::for_pledge(ctx.db, &refund.pledge_id)?
+        .into_iter()
+        .find(|r| r.id == refund.id)
+        .unwrap_or(refund);
+    let response = ApiResponse::json(
+        201,
+        &Refunded {
+            refund: &refund,
+            pledge: &pledge,
+        },
+    );
+    idempotency::finish(
+        ctx.db,
+        scope,
+        key,
+        201,
+        &String::from_utf8_lossy(&response.body),
+    )?;
+    Ok(response)
+}
+
+/// Moves the pledge to what the provider has now refunded, as an event of its own: the
+/// provider's later `charge.refunded` webhook then finds it already applied.
+fn apply_to_pledge(
+    ctx: &Context<'_>,
+    refund: &Refund,
+    payment_id: &str,
+    provider_refund_id: &str,
+) -> Result<Pledge, Problem> {
+    let missing = || {
+        Problem::storage(crate::storage::DbError::Other(format!(
+            "pledge {} of refund {} is missing",
+            refund.pledge_id, refund.id
+        )))
+    };
+    let pledge = pledges::get(ctx.db, &refund.pledge_id)?.ok_or_else(missing)?;
+    let refunded_minor = refunds::succeeded_total(ctx.db, &refund.pledge_id)?;
+    pledges::apply_provider_event(
+        ctx.db,
+        &ProviderEvent {
+            event_id: &format!("refund:{provider_refund_id}"),
+            kind: "refund.succeeded",
+            payment_id,
+            pledge_id: Some(&refund.pledge_id),
+            event: PaymentEvent::Refunded {
+                captured_minor: pledge.captured_minor,
+                refunded_minor,
+            },
+        },
+        ctx.now_ms,
+    )?;
+    pledges::get(ctx.db, &refund.pledge_id)?.ok_or_else(missing)
+}
+
+fn refusal(pledge_id: &str, refused: Refusal) -> Problem {
+    match refused {
+        Refusal::PledgeNotFound => Problem::not_found(
+            "pledge_not_found",
+            format!("no pledge with id `{pledge_id}`"),
+        ),
+        Refusal::NotRefundable(status) => Problem::new(
+            409,
+            "pledge_not_refundable",
+            format!("pledge `{pledge_id}` is {status}; only captured money can be refunded"),
+        ),
+        Refusal::Exceeds {
+            requested_minor,
+            refundable_minor,
+        } => Problem::validation(vec![FieldError {
+            field: "amount_minor".into(),
+            message: format!(
+                "a refund of {requested_minor} exceeds the {refundable_minor} still refundable"
+            ),
+        }])
+        .with_code("refund_exceeds_captured"),
+    }
+}
