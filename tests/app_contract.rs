@@ -120,7 +120,15 @@ fn openapi_documents_every_public_route() {
         let Some(route) = trigger["route"].as_str() else {
             continue;
         };
-        let documented = route.trim_end_matches("/...");
+        let documented = route
+            .trim_end_matches("/...")
+            .split('/')
+            .map(|s| match s.strip_prefix(':') {
+                Some(name) => format!("{{{name}}}"),
+                None => s.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("/");
         assert!(
             openapi.contains(&format!("\n  {documented}:")),
             "spin.toml routes `{route}` but openapi.yaml has no path `{documented}`"

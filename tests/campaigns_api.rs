@@ -1,15 +1,13 @@
 //! `/api/v1/campaigns` through the real app (root spin.toml) on the host over HTTP with a
 //! fresh SQLite file: admin auth, validation that writes nothing, pagination, patches.
 
-use harness::{Host, HostBuilder};
+use harness::{app_builder, Host, ADMIN_TOKEN as TOKEN};
 use reqwest::{Client, Method, Response};
 use serde_json::{json, Value};
 
-const TOKEN: &str = "test-admin-token";
-
 async fn app() -> Host {
-    HostBuilder::new("spin.toml")
-        .env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)
+    // Campaign routes never reach the payment provider.
+    app_builder("http://127.0.0.1:9")
         .sqlite_migrations()
         .start()
         .await
@@ -408,16 +406,14 @@ async fn health_answers_without_a_database() {
 
 #[tokio::test]
 async fn durability_switch_takes_full_and_refuses_a_typo() {
-    let full = HostBuilder::new("spin.toml")
-        .env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)
+    let full = app_builder("http://127.0.0.1:9")
         .env("SPIN_VARIABLE_SQLITE_SYNCHRONOUS", "FULL")
         .sqlite_migrations()
         .start()
         .await
         .unwrap();
     create(&full, "Durable").await;
-    let typo = HostBuilder::new("spin.toml")
-        .env("SPIN_VARIABLE_ADMIN_TOKEN", TOKEN)
+    let typo = app_builder("http://127.0.0.1:9")
         .env("SPIN_VARIABLE_SQLITE_SYNCHRONOUS", "FUL")
         .sqlite_migrations()
         .start()

@@ -5,12 +5,14 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// How to start a host: manifest, environment, extra flags.
+#[derive(Clone)]
 pub struct HostBuilder {
     manifest: PathBuf,
     env: Vec<(String, String)>,
     args: Vec<String>,
     runtime_config: Option<PathBuf>,
     state_dir: Option<PathBuf>,
+    port: Option<u16>,
 }
 
 /// A running host process; killed when dropped.
@@ -23,7 +25,8 @@ pub struct Host {
     _temp: Option<tempfile::TempDir>,
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -40,6 +43,7 @@ impl HostBuilder {
             args: Vec::new(),
             runtime_config: None,
             state_dir: None,
+            port: None,
         }
     }
 
@@ -66,6 +70,12 @@ impl HostBuilder {
         self
     }
 
+    /// Listen on this loopback port (e.g. to restart on the port webhooks are sent to).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
     /// Starts the host and waits until it serves, or fails with what it printed.
     pub async fn start(self) -> Result<Host> {
         let (temp, state_dir) = match self.state_dir {
@@ -76,7 +86,7 @@ impl HostBuilder {
                 (Some(t), p)
             }
         };
-        let port = free_port();
+        let port = self.port.unwrap_or_else(free_port);
         let log_path = state_dir.join(format!("host-{port}.log"));
         let log = std::fs::File::create(&log_path)?;
         let mut cmd = Command::new(host_binary());

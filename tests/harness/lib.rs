@@ -2,10 +2,16 @@
 //! throw-away state folder, talk to it over real HTTP, and create throw-away Postgres
 //! databases.
 
+mod app;
+mod client;
 mod host;
 mod postgres;
 
-pub use host::{start_failure, Host, HostBuilder};
+pub use app::{
+    app_builder, App, Backend, ADMIN_TOKEN, DONOR_TOKEN_SECRET, PROVIDER_API_KEY, WEBHOOK_SECRET,
+};
+pub use client::{pledge_body, Answer};
+pub use host::{free_port, start_failure, Host, HostBuilder};
 pub use postgres::TempPgDatabase;
 
 use std::path::PathBuf;
@@ -42,4 +48,21 @@ pub fn component_wasm(crate_name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Runs `async fn $body(Backend)` as two tests, `$name::sqlite` and `$name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident => $body:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$body($crate::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$body($crate::Backend::Postgres).await
+            }
+        }
+    )*};
 }

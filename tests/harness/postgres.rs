@@ -30,6 +30,50 @@ impl TempPgDatabase {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 
+    async fn connect(&self) -> Result<tokio_postgres::Client> {
+        let (client, conn) = tokio_postgres::connect(
+            &format!(
+                "host=127.0.0.1 port=5432 user=postgres dbname={}",
+                self.name
+            ),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .with_context(|| format!("connect to {}", self.name))?;
+        tokio::spawn(conn);
+        Ok(client)
+    }
+
+    /// Applies the app's Postgres schema, in order.
+    pub async fn migrate(&self) -> Result<()> {
+        let client = self.connect().await?;
+        for (name, sql) in careforall::storage::migrations::POSTGRES {
+            client
+                .batch_execute(sql)
+                .await
+                .with_context(|| format!("migration {name}"))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` (no parameters); every value read as text (`::text` casts in the query
+    /// where a column is not text).
+    pub async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let client = self.connect().await?;
+        let rows = client.simple_query(sql).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
     pub async fn drop_now(self) -> Result<()> {
         admin()
             .await?

@@ -1,17 +1,17 @@
 use careforall::api::campaigns::{handle, Context};
-use careforall::spin::{api_request, now_ms, spin_response, variables, SpinSqlite};
+use careforall::spin::{api_request, new_id, now_ms, open_database, spin_response, variables};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
 fn campaigns(req: Request) -> anyhow::Result<Response> {
-    let db = SpinSqlite::open_default(&variables::get("sqlite_synchronous")?)?;
+    let db = open_database()?;
     let admin_token = variables::get("admin_token")?;
     let ctx = Context {
-        db: &db,
+        db: db.as_ref(),
         admin_token: &admin_token,
         now_ms: now_ms(),
-        new_id: &|| uuid::Uuid::new_v4().to_string(),
+        new_id: &new_id,
     };
     Ok(spin_response(handle(&api_request(&req), &ctx)))
 }

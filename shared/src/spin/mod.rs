@@ -4,11 +4,13 @@
 mod database;
 mod http;
 mod postgres;
+mod provider;
 mod sqlite;
 
 pub use database::open_database;
 pub use http::SpinHttp;
 pub use postgres::SpinPostgres;
+pub use provider::ProviderSettings;
 pub use spin_sdk::variables;
 pub use sqlite::SpinSqlite;
 

@@ -1,0 +1,171 @@
+//! The whole app under test: the root spin.toml on the host, on SQLite or a throw-away
+//! Postgres database, with the payment simulator (in this process, over real HTTP) as its
+//! provider, delivering webhooks to the host.
+
+use super::host::free_port;
+use super::{Host, HostBuilder, TempPgDatabase};
+use anyhow::{Context, Result};
+use payment_simulator::Config;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const DONOR_TOKEN_SECRET: &str = "test-donor-token-secret";
+pub const WEBHOOK_SECRET: &str = "whsec_simulator";
+pub const PROVIDER_API_KEY: &str = "sk_test_simulator";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct App {
+    pub host: Host,
+    pub backend: Backend,
+    pub sim_url: String,
+    builder: HostBuilder,
+    state: tempfile::TempDir,
+    pg: Option<TempPgDatabase>,
+}
+
+/// The variables every run of the real app needs, for a provider at `sim_url`.
+pub fn app_builder(sim_url: &str) -> HostBuilder {
+    HostBuilder::new("spin.toml")
+        .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("SPIN_VARIABLE_DONOR_TOKEN_SECRET", DONOR_TOKEN_SECRET)
+        .env("SPIN_VARIABLE_WEBHOOK_SECRETS", WEBHOOK_SECRET)
+        .env("SPIN_VARIABLE_PAYMENT_PROVIDER_API_KEY", PROVIDER_API_KEY)
+        .env("SPIN_VARIABLE_PAYMENT_PROVIDER_URL", sim_url)
+}
+
+impl App {
+    /// Starts the simulator with `sim` (its webhook URL pointed at the host) and the app.
+    pub async fn start(backend: Backend, mut sim: Config) -> Result<App> {
+        let port = free_port();
+        sim.webhook_url = Some(format!("http://127.0.0.1:{port}/api/v1/payments/webhook"));
+        let sim_addr = payment_simulator::spawn("127.0.0.1:0".parse()?, sim).await?;
+        let sim_url = format!("http://{sim_addr}");
+        let state = tempfile::tempdir()?;
+        let mut builder = app_builder(&sim_url)
+            .port(port)
+            .state_dir(state.path())
+            .sqlite_migrations();
+        let mut pg = None;
+        if backend == Backend::Postgres {
+            let db = TempPgDatabase::create().await?;
+            db.migrate().await?;
+            builder = builder
+                .env("SPIN_VARIABLE_DATABASE_BACKEND", "postgres")
+                .env("SPIN_VARIABLE_POSTGRES_URL", db.url());
+            pg = Some(db);
+        }
+        let host = builder.clone().start().await?;
+        Ok(App {
+            host,
+            backend,
+            sim_url,
+            builder,
+            state,
+            pg,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.host.url(path)
+    }
+
+    /// Starts the host again on the same port and data (after a crash or a stop).
+    pub async fn restart(&mut self) -> Result<()> {
+        self.host.kill();
+        self.host = self.builder.clone().start().await?;
+        Ok(())
+    }
+
+    /// SIGKILL: no drain, no cleanup, as a machine crash looks to the process.
+    pub fn crash(&mut self) {
+        self.host.signal(libc::SIGKILL);
+    }
+
+    async fn sim_get(&self, path: &str) -> Result<Value> {
+        Ok(reqwest::get(format!("{}{path}", self.sim_url))
+            .await?
+            .json()
+            .await?)
+    }
+
+    /// What the simulator charged and refunded, per payment.
+    pub async fn ledger(&self) -> Result<Value> {
+        self.sim_get("/_sim/ledger").await
+    }
+
+    /// Waits until the simulator has no webhook copy left to deliver.
+    pub async fn deliveries_settled(&self, within: Duration) -> Result<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let stats = self.sim_get("/_sim/deliveries").await?;
+            if stats["in_flight"] == 0 {
+                return Ok(stats);
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "webhook deliveries still in flight after {within:?}: {stats}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs `sql` (no parameters) against the app's database; every value as text.
+    pub async fn query(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        match &self.pg {
+            Some(db) => db.query_text(sql).await,
+            None => {
+                // `--state-dir` holds Spin's default database directly.
+                let path = self.state.path().join("sqlite_db.db");
+                let sql = sql.to_string();
+                tokio::task::spawn_blocking(move || sqlite_query(&path, &sql)).await?
+            }
+        }
+    }
+}
+
+fn sqlite_query(path: &std::path::Path, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+    let conn =
+        rusqlite::Connection::open(path).with_context(|| format!("open {}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let rows = stmt
+        .query_map([], |row| {
+            (0..n)
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => None,
+                        rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            Some(String::from_utf8_lossy(t).into_owned())
+                        }
+                        other => Some(format!("{other:?}")),
+                    })
+                })
+                .collect()
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.host.kill();
+        if let Some(db) = self.pg.take() {
+            // A thread of its own: drop may run inside a runtime that cannot block.
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| rt.block_on(db.drop_now()))
+            })
+            .join();
+        }
+    }
+}
