@@ -10,7 +10,9 @@ use careforall::domain::campaign::{
     CampaignDescription, CampaignStatus, CampaignTitle, NewCampaign,
 };
 use careforall::domain::money::{Currency, PositiveAmount};
-use careforall::payments::provider::CaptureMode;
+use careforall::payments::provider::{
+    CaptureMode, CapturePayment, CreatePayment, CreateRefund, PaymentProvider, ProviderError,
+};
 use careforall::payments::signature::sign;
 use careforall::payments::stripe::{HttpRequest, HttpResponse, HttpSend, Stripe};
 use careforall::storage::{campaigns, SqlExecutor};
@@ -123,6 +125,74 @@ fn create(db: &dyn SqlExecutor, base_url: &str, req: &ApiRequest) -> (u16, Value
     };
     let resp = pledges::handle(req, &ctx);
     (resp.status, serde_json::from_slice(&resp.body).unwrap())
+}
+
+fn intent(payment_id: &str) -> Value {
+    let text = ureq::get(&format!("{}/_sim/ledger", simulator()))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let ledger: Value = serde_json::from_str(&text).unwrap();
+    ledger["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == payment_id)
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn manual_capture_then_partial_refunds_through_the_adapter_each_exactly_once() {
+    let stripe = Stripe {
+        http: &Ureq,
+        base_url: simulator(),
+        api_key: "sk_test_simulator",
+    };
+    let pledge_id = uuid::Uuid::new_v4().to_string();
+    let payment = stripe
+        .create_payment(&CreatePayment {
+            pledge_id: &pledge_id,
+            amount_minor: 5_000,
+            currency: Currency::parse("USD").unwrap(),
+            capture: CaptureMode::Manual,
+        })
+        .unwrap();
+    assert_eq!(intent(&payment.id)["status"], "requires_capture");
+    let capture = CapturePayment {
+        pledge_id: &pledge_id,
+        payment_id: &payment.id,
+        amount_minor: Some(4_000),
+    };
+    assert_eq!(stripe.capture(&capture), Ok(4_000));
+    assert_eq!(
+        stripe.capture(&capture),
+        Ok(4_000),
+        "a retried capture replays"
+    );
+    assert_eq!(intent(&payment.id)["amount_received"], 4_000);
+
+    let refund = |refund_id: &str, amount_minor| {
+        stripe.refund(&CreateRefund {
+            refund_id,
+            payment_id: &payment.id,
+            amount_minor,
+        })
+    };
+    let first = refund("r-1", 1_500).unwrap();
+    assert_eq!(
+        refund("r-1", 1_500).unwrap(),
+        first,
+        "a retried refund replays"
+    );
+    assert_eq!(intent(&payment.id)["amount_refunded"], 1_500);
+    assert!(matches!(
+        refund("r-2", 3_000),
+        Err(ProviderError::Rejected { status: 400, .. })
+    ));
+    refund("r-3", 2_500).unwrap();
+    assert_eq!(intent(&payment.id)["amount_refunded"], 4_000);
 }
 
 fn count(db: &dyn SqlExecutor, table: &str) -> i64 {

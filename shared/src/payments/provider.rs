@@ -35,6 +35,15 @@ pub enum ProviderError {
     Rejected { status: u16, message: String },
 }
 
+/// Captures a payment created with [`CaptureMode::Manual`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapturePayment<'a> {
+    pub pledge_id: &'a str,
+    pub payment_id: &'a str,
+    /// `None` captures the whole authorized amount.
+    pub amount_minor: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateRefund<'a> {
     /// The app's own id for this refund: the provider-side idempotency key derives from it.
@@ -53,6 +62,9 @@ pub trait PaymentProvider {
     /// Creates the payment for a pledge. Idempotent per pledge: calling it again for the
     /// same pledge returns the same payment, never a second one.
     fn create_payment(&self, request: &CreatePayment<'_>) -> Result<Payment, ProviderError>;
+
+    /// Captures an authorized payment; returns the amount captured. Idempotent per pledge.
+    fn capture(&self, request: &CapturePayment<'_>) -> Result<u64, ProviderError>;
 
     /// Refunds part or all of a captured payment. Idempotent per `refund_id`.
     fn refund(&self, request: &CreateRefund<'_>) -> Result<ProviderRefund, ProviderError>;

@@ -2,8 +2,8 @@
 //! a component (Spin's outbound HTTP) and natively in tests alike.
 
 use super::provider::{
-    CaptureMode, CreatePayment, CreateRefund, Payment, PaymentProvider, ProviderError,
-    ProviderRefund,
+    CaptureMode, CapturePayment, CreatePayment, CreateRefund, Payment, PaymentProvider,
+    ProviderError, ProviderRefund,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,11 @@ pub struct Stripe<'a> {
 /// crash, a timeout, a resumed idempotent request) can never create a second payment.
 pub fn payment_idempotency_key(pledge_id: &str) -> String {
     format!("pledge-{pledge_id}-payment")
+}
+
+/// The provider-side idempotency key for capturing a pledge's payment.
+pub fn capture_idempotency_key(pledge_id: &str) -> String {
+    format!("pledge-{pledge_id}-capture")
 }
 
 /// The provider-side idempotency key for one refund the app decided on.
@@ -109,6 +114,22 @@ impl PaymentProvider for Stripe<'_> {
                 "payment intent without id or client_secret".into(),
             )),
         }
+    }
+
+    fn capture(&self, request: &CapturePayment<'_>) -> Result<u64, ProviderError> {
+        let form: Vec<(&str, String)> = request
+            .amount_minor
+            .map(|a| ("amount_to_capture", a.to_string()))
+            .into_iter()
+            .collect();
+        let json = self.post(
+            &format!("/v1/payment_intents/{}/capture", request.payment_id),
+            &capture_idempotency_key(request.pledge_id),
+            &form,
+        )?;
+        json["amount_received"].as_u64().ok_or_else(|| {
+            ProviderError::Unavailable(format!("capture answer without amount_received: {json}"))
+        })
     }
 
     fn refund(&self, request: &CreateRefund<'_>) -> Result<ProviderRefund, ProviderError> {
