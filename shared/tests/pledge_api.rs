@@ -65,16 +65,18 @@ fn simulator() -> &'static str {
     })
 }
 
-fn ledger_payments_for(pledge_id: &str) -> usize {
+fn ledger_payments() -> Vec<Value> {
     let text = ureq::get(&format!("{}/_sim/ledger", simulator()))
         .call()
         .unwrap()
         .into_string()
         .unwrap();
     let ledger: Value = serde_json::from_str(&text).unwrap();
-    ledger["payments"]
-        .as_array()
-        .unwrap()
+    ledger["payments"].as_array().unwrap().clone()
+}
+
+fn ledger_payments_for(pledge_id: &str) -> usize {
+    ledger_payments()
         .iter()
         .filter(|p| p["metadata"]["pledge_id"] == pledge_id)
         .count()
@@ -128,18 +130,9 @@ fn create(db: &dyn SqlExecutor, base_url: &str, req: &ApiRequest) -> (u16, Value
 }
 
 fn intent(payment_id: &str) -> Value {
-    let text = ureq::get(&format!("{}/_sim/ledger", simulator()))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    let ledger: Value = serde_json::from_str(&text).unwrap();
-    ledger["payments"]
-        .as_array()
-        .unwrap()
-        .iter()
+    ledger_payments()
+        .into_iter()
         .find(|p| p["id"] == payment_id)
-        .cloned()
         .unwrap()
 }
 

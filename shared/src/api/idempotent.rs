@@ -3,6 +3,7 @@
 
 use super::{ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::idempotency::{IdempotencyKey, KeyDecision};
+use crate::storage::{idempotency, DbError, SqlExecutor};
 
 /// The request's `Idempotency-Key`; `route` names the route in the error.
 pub fn require_key(req: &ApiRequest, route: &str) -> Result<IdempotencyKey, Problem> {
@@ -46,4 +47,20 @@ pub fn settled(decision: &KeyDecision) -> Option<ApiResult> {
         ))),
         KeyDecision::Start | KeyDecision::Resume { .. } => None,
     }
+}
+
+/// Stores `response` as the answer every later use of the key replays.
+pub fn remember(
+    db: &dyn SqlExecutor,
+    scope: &str,
+    key: &str,
+    response: &ApiResponse,
+) -> Result<(), DbError> {
+    idempotency::finish(
+        db,
+        scope,
+        key,
+        response.status,
+        &String::from_utf8_lossy(&response.body),
+    )
 }

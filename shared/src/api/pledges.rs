@@ -1,7 +1,7 @@
 //! `POST /api/v1/pledges`: a pledge and its provider payment, exactly once per
 //! `Idempotency-Key`, resumable after a crash at any step.
 
-use super::idempotent::{require_key, settled};
+use super::idempotent::{remember, require_key, settled};
 use super::json::{parse_body_and_value, positive_amount};
 use super::problem::FieldError;
 use super::{post_only, ApiRequest, ApiResponse, ApiResult, Problem};
@@ -237,13 +237,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
                 donor_token_expires_at: expires_at,
             },
         );
-        idempotency::finish(
-            ctx.db,
-            scope,
-            key,
-            201,
-            &String::from_utf8_lossy(&response.body),
-        )?;
+        remember(ctx.db, scope, key, &response)?;
         Ok(response)
     })?;
     Ok(response)

@@ -2,7 +2,7 @@
 //! `Idempotency-Key`, never more than was captured, resumable after a crash or an outage.
 
 use super::auth::require_admin;
-use super::idempotent::{require_key, settled};
+use super::idempotent::{remember, require_key, settled};
 use super::json::{parse_body_and_value, positive_amount};
 use super::problem::FieldError;
 use super::{ApiRequest, ApiResponse, ApiResult, Problem};
@@ -184,13 +184,7 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
             pledge: &pledge,
         },
     );
-    idempotency::finish(
-        ctx.db,
-        scope,
-        key,
-        201,
-        &String::from_utf8_lossy(&response.body),
-    )?;
+    remember(ctx.db, scope, key, &response)?;
     Ok(response)
 }
 
