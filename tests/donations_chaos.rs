@@ -203,7 +203,7 @@ async fn sigkill_during_a_burst_loses_nothing_acknowledged(backend: Backend) {
         while acknowledged.lock().unwrap().len() < 100 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        app.host.signal(libc::SIGKILL);
+        app.crash();
     };
     let (statuses, ()) = futures::join!(burst, killer);
     let crashed_at = Instant::now();

@@ -83,7 +83,7 @@ impl App {
     }
 
     /// SIGKILL: no drain, no cleanup, as a machine crash looks to the process.
-    pub fn crash(&mut self) {
+    pub fn crash(&self) {
         self.host.signal(libc::SIGKILL);
     }
 

@@ -1,4 +1,5 @@
 use careforall::api::webhooks::{handle, Context};
+use careforall::payments::signature::secrets_from_list;
 use careforall::spin::{api_request, now_ms, open_database, spin_response, variables};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
@@ -6,14 +7,8 @@ use spin_sdk::http_component;
 #[http_component]
 fn payment_webhook(req: Request) -> anyhow::Result<Response> {
     let db = open_database()?;
-    // Comma-separated: during a rotation both the old and the new secret are accepted.
     let configured = variables::get("webhook_secrets")?;
-    let secrets: Vec<&[u8]> = configured
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::as_bytes)
-        .collect();
+    let secrets = secrets_from_list(&configured);
     anyhow::ensure!(
         !secrets.is_empty(),
         "variable webhook_secrets holds no secret"

@@ -218,8 +218,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
         }
     };
     let response = transaction(ctx.db, || -> Result<ApiResponse, DbError> {
-        pledges::attach_payment(ctx.db, &stored.id, &payment.id, ctx.now_ms)?;
-        let pledge = pledges::get(ctx.db, &stored.id)?.unwrap_or(stored.clone());
+        let pledge = pledges::attach_payment(ctx.db, &stored.id, &payment.id, ctx.now_ms)?;
         let expires_at = ctx.now_ms / 1000 + GUEST_TOKEN_TTL_SECS;
         let response = ApiResponse::json(
             201,

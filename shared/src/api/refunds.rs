@@ -13,7 +13,7 @@ use crate::domain::text::BoundedText;
 use crate::payments::provider::{CreateRefund, PaymentProvider, ProviderError};
 use crate::storage::pledges::{self, Pledge, ProviderEvent};
 use crate::storage::refunds::{self, NewRefund, Refund, Refusal, Reserved};
-use crate::storage::{idempotency, SqlExecutor};
+use crate::storage::{idempotency, DbError, SqlExecutor};
 use serde::{Deserialize, Serialize};
 
 /// Refund keys belong to the admin, apart from donors' keys.
@@ -109,7 +109,12 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
         Some(refund) => {
             let payment_id = pledges::get(ctx.db, &refund.pledge_id)?
                 .and_then(|p| p.provider_payment_id)
-                .unwrap_or_default();
+                .ok_or_else(|| {
+                    Problem::storage(DbError::Other(format!(
+                        "refund {} names pledge {} without a provider payment",
+                        refund.id, refund.pledge_id
+                    )))
+                })?;
             (refund, payment_id)
         }
         None => {
@@ -138,18 +143,18 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
             }
         }
     };
-    let provider_refund_id = match &refund.provider_refund_id {
-        Some(id) => id.clone(),
+    let (refund, provider_refund_id) = match refund.provider_refund_id.clone() {
+        Some(id) => (refund, id),
         None => {
             match ctx.provider.refund(&CreateRefund {
                 refund_id: &refund.id,
                 payment_id: &payment_id,
                 amount_minor: refund.amount_minor,
             }) {
-                Ok(done) => {
-                    refunds::mark_succeeded(ctx.db, &refund.id, &done.id, ctx.now_ms)?;
-                    done.id
-                }
+                Ok(done) => (
+                    refunds::mark_succeeded(ctx.db, &refund.id, &done.id, ctx.now_ms)?,
+                    done.id,
+                ),
                 Err(ProviderError::Unavailable(m)) => {
                     // The reservation stays; a retry with the same key calls the provider again
                     // under the same provider-side idempotency key.
@@ -173,10 +178,6 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
         }
     };
     let pledge = apply_to_pledge(ctx, &refund, &payment_id, &provider_refund_id)?;
-    let refund = refunds::for_pledge(ctx.db, &refund.pledge_id)?
-        .into_iter()
-        .find(|r| r.id == refund.id)
-        .unwrap_or(refund);
     let response = ApiResponse::json(
         201,
         &Refunded {
@@ -197,7 +198,7 @@ fn apply_to_pledge(
     provider_refund_id: &str,
 ) -> Result<Pledge, Problem> {
     let missing = || {
-        Problem::storage(crate::storage::DbError::Other(format!(
+        Problem::storage(DbError::Other(format!(
             "pledge {} of refund {} is missing",
             refund.pledge_id, refund.id
         )))

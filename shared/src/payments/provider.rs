@@ -10,6 +10,19 @@ pub enum CaptureMode {
     Manual,
 }
 
+impl CaptureMode {
+    /// Reads the `payment_capture` setting: `automatic` or `manual`.
+    pub fn parse(setting: &str) -> Result<Self, String> {
+        match setting {
+            "automatic" => Ok(Self::Automatic),
+            "manual" => Ok(Self::Manual),
+            other => Err(format!(
+                "payment_capture must be automatic or manual, not `{other}`"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatePayment<'a> {
     pub pledge_id: &'a str,
@@ -68,4 +81,18 @@ pub trait PaymentProvider {
 
     /// Refunds part or all of a captured payment. Idempotent per `refund_id`.
     fn refund(&self, request: &CreateRefund<'_>) -> Result<ProviderRefund, ProviderError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CaptureMode;
+
+    #[test]
+    fn capture_setting_takes_the_two_modes_and_names_a_typo() {
+        assert_eq!(CaptureMode::parse("automatic"), Ok(CaptureMode::Automatic));
+        assert_eq!(CaptureMode::parse("manual"), Ok(CaptureMode::Manual));
+        assert!(CaptureMode::parse("Manual")
+            .unwrap_err()
+            .contains("`Manual`"));
+    }
 }

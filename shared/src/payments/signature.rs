@@ -101,6 +101,16 @@ pub fn verify(
     }
 }
 
+/// The accepted secrets from a comma-separated setting (old and new while rotating);
+/// blanks around and between entries are ignored.
+pub fn secrets_from_list(list: &str) -> Vec<&[u8]> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::as_bytes)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +118,15 @@ mod tests {
 
     const SECRET: &[u8] = b"whsec_test";
     const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn a_rotation_list_yields_each_secret_once_and_no_blanks() {
+        assert_eq!(
+            secrets_from_list(" whsec_old , whsec_new,, "),
+            vec![b"whsec_old".as_slice(), b"whsec_new".as_slice()]
+        );
+        assert!(secrets_from_list(" , ").is_empty());
+    }
 
     fn check(header: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
         verify(header, body, &[SECRET], NOW, DEFAULT_TOLERANCE_SECS)

@@ -162,17 +162,24 @@ pub fn reserve(
     })
 }
 
+/// Records the provider's refund; returns the refund as stored afterwards.
 pub fn mark_succeeded(
     db: &dyn SqlExecutor,
     id: &str,
     provider_refund_id: &str,
     now_ms: i64,
-) -> Result<(), DbError> {
+) -> Result<Refund, DbError> {
     db.execute(
-        "UPDATE refunds SET status = 'succeeded', provider_refund_id = ?2, updated_at_ms = ?3 WHERE id = ?1",
+        &format!(
+            "UPDATE refunds SET status = 'succeeded', provider_refund_id = ?2, updated_at_ms = ?3 \
+             WHERE id = ?1 RETURNING {COLUMNS}"
+        ),
         &[id.into(), provider_refund_id.into(), now_ms.into()],
-    )
-    .map(drop)
+    )?
+    .first()
+    .map(decode)
+    .transpose()?
+    .ok_or_else(|| DbError::Other(format!("refund {id} vanished before it was marked")))
 }
 
 /// Releases the reservation of a refund the provider refused.
