@@ -47,7 +47,7 @@ fn pledge(db: &dyn SqlExecutor, id: &str, amount: u64) {
             },
             10,
         )?;
-        pledges::attach_payment(db, id, &format!("pi_{id}"), 11).map(drop)
+        pledges::attach_payment(db, id, &format!("pi_{id}"), 11)
     })
     .unwrap();
 }

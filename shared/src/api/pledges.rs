@@ -218,7 +218,14 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
         }
     };
     let response = transaction(ctx.db, || -> Result<ApiResponse, DbError> {
-        let pledge = pledges::attach_payment(ctx.db, &stored.id, &payment.id, ctx.now_ms)?;
+        pledges::attach_payment(ctx.db, &stored.id, &payment.id, ctx.now_ms)?;
+        // The pledge as this request created it (PENDING, read before the provider was
+        // called): the provider's webhooks may already have moved it on, which
+        // `GET /api/v1/pledges/{id}` shows. Every replay answers the same.
+        let pledge = Pledge {
+            provider_payment_id: Some(payment.id.clone()),
+            ..stored
+        };
         let expires_at = ctx.now_ms / 1000 + GUEST_TOKEN_TTL_SECS;
         let response = ApiResponse::json(
             201,

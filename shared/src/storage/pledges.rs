@@ -143,28 +143,19 @@ pub fn get_locked(db: &dyn SqlExecutor, id: &str, lock: &str) -> Result<Option<P
     )
 }
 
-/// Records the provider's payment id once the payment exists (a webhook may have done
-/// so already); returns the pledge as stored afterwards.
+/// Records the provider's payment id once the payment exists (a webhook that outran the
+/// response may have recorded it already).
 pub fn attach_payment(
     db: &dyn SqlExecutor,
     id: &str,
     payment_id: &str,
     now_ms: i64,
-) -> Result<Pledge, DbError> {
-    one(
-        db,
-        &format!(
-            "UPDATE pledges SET provider_payment_id = COALESCE(provider_payment_id, ?2), \
-             updated_at_ms = CASE WHEN provider_payment_id IS NULL THEN ?3 ELSE updated_at_ms END \
-             WHERE id = ?1 RETURNING {COLUMNS}"
-        ),
+) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE pledges SET provider_payment_id = ?2, updated_at_ms = ?3 WHERE id = ?1 AND provider_payment_id IS NULL",
         &[id.into(), payment_id.into(), now_ms.into()],
-    )?
-    .ok_or_else(|| {
-        DbError::Other(format!(
-            "pledge {id} vanished before its payment was attached"
-        ))
-    })
+    )
+    .map(drop)
 }
 
 /// The context of one change to a pledge: which pledge, what caused it, when. Writes
