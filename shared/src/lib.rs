@@ -6,6 +6,7 @@
 pub mod api;
 pub mod domain;
 pub mod payments;
+pub mod relay;
 pub mod storage;
 
 #[cfg(target_arch = "wasm32")]

@@ -7,3 +7,4 @@ pub mod idempotency;
 pub mod money;
 pub mod pledge;
 pub mod text;
+pub mod totals;

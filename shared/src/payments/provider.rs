@@ -71,6 +71,24 @@ pub struct ProviderRefund {
     pub amount_minor: u64,
 }
 
+/// The provider's record of one payment's money (a Stripe charge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRecord {
+    pub id: String,
+    pub payment_id: String,
+    /// The pledge id the payment's metadata names.
+    pub pledge_id: Option<String>,
+    pub captured_minor: u64,
+    pub refunded_minor: u64,
+}
+
+/// One page of charges, oldest cursor first; `next` continues after the last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargePage {
+    pub charges: Vec<ChargeRecord>,
+    pub next: Option<String>,
+}
+
 pub trait PaymentProvider {
     /// Creates the payment for a pledge. Idempotent per pledge: calling it again for the
     /// same pledge returns the same payment, never a second one.
@@ -81,6 +99,9 @@ pub trait PaymentProvider {
 
     /// Refunds part or all of a captured payment. Idempotent per `refund_id`.
     fn refund(&self, request: &CreateRefund<'_>) -> Result<ProviderRefund, ProviderError>;
+
+    /// Lists the provider's charges (for reconciliation), a page after `after`.
+    fn list_charges(&self, after: Option<&str>) -> Result<ChargePage, ProviderError>;
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! a component (Spin's outbound HTTP) and natively in tests alike.
 
 use super::provider::{
-    CaptureMode, CapturePayment, CreatePayment, CreateRefund, Payment, PaymentProvider,
-    ProviderError, ProviderRefund,
+    CaptureMode, CapturePayment, ChargePage, ChargeRecord, CreatePayment, CreateRefund, Payment,
+    PaymentProvider, ProviderError, ProviderRefund,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,23 @@ pub fn refund_idempotency_key(refund_id: &str) -> String {
     format!("refund-{refund_id}")
 }
 
+/// Charges per page when listing.
+const LIST_PAGE: u32 = 100;
+
 impl Stripe<'_> {
+    fn get(&self, path_and_query: &str) -> Result<serde_json::Value, ProviderError> {
+        let response = self
+            .http
+            .send(HttpRequest {
+                method: "GET",
+                url: format!("{}{path_and_query}", self.base_url.trim_end_matches('/')),
+                headers: vec![("authorization".into(), format!("Bearer {}", self.api_key))],
+                body: Vec::new(),
+            })
+            .map_err(ProviderError::Unavailable)?;
+        answer(response.status, &response.body)
+    }
+
     fn post(
         &self,
         path: &str,
@@ -74,19 +90,41 @@ impl Stripe<'_> {
                 body: body.into_bytes(),
             })
             .map_err(ProviderError::Unavailable)?;
-        let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
-        match response.status {
-            200..=299 => Ok(json),
-            status @ 400..=499 => Err(ProviderError::Rejected {
-                status,
-                message: json["error"]["message"]
-                    .as_str()
-                    .unwrap_or("no message")
-                    .to_string(),
-            }),
-            status => Err(ProviderError::Unavailable(format!("status {status}"))),
-        }
+        answer(response.status, &response.body)
     }
+}
+
+fn answer(status: u16, body: &[u8]) -> Result<serde_json::Value, ProviderError> {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    match status {
+        200..=299 => Ok(json),
+        400..=499 => Err(ProviderError::Rejected {
+            status,
+            message: json["error"]["message"]
+                .as_str()
+                .unwrap_or("no message")
+                .to_string(),
+        }),
+        status => Err(ProviderError::Unavailable(format!("status {status}"))),
+    }
+}
+
+fn charge_record(json: &serde_json::Value) -> Result<ChargeRecord, ProviderError> {
+    let malformed = |what: &str| ProviderError::Unavailable(format!("charge without {what}: {json}"));
+    Ok(ChargeRecord {
+        id: json["id"].as_str().ok_or_else(|| malformed("id"))?.to_string(),
+        payment_id: json["payment_intent"]
+            .as_str()
+            .ok_or_else(|| malformed("payment_intent"))?
+            .to_string(),
+        pledge_id: json["metadata"]["pledge_id"].as_str().map(str::to_string),
+        captured_minor: json["amount_captured"]
+            .as_u64()
+            .ok_or_else(|| malformed("amount_captured"))?,
+        refunded_minor: json["amount_refunded"]
+            .as_u64()
+            .ok_or_else(|| malformed("amount_refunded"))?,
+    })
 }
 
 impl PaymentProvider for Stripe<'_> {
@@ -151,6 +189,25 @@ impl PaymentProvider for Stripe<'_> {
                 "refund answer without id or with another amount: {json}"
             ))),
         }
+    }
+
+    fn list_charges(&self, after: Option<&str>) -> Result<ChargePage, ProviderError> {
+        let mut query = format!("/v1/charges?limit={LIST_PAGE}");
+        if let Some(after) = after {
+            query.push_str("&starting_after=");
+            query.push_str(&form_urlencoded::byte_serialize(after.as_bytes()).collect::<String>());
+        }
+        let json = self.get(&query)?;
+        let charges = json["data"]
+            .as_array()
+            .map(|data| data.iter().map(charge_record).collect::<Result<Vec<_>, _>>())
+            .transpose()?
+            .unwrap_or_default();
+        let next = match json["has_more"].as_bool() {
+            Some(true) => charges.last().map(|c| c.id.clone()),
+            _ => None,
+        };
+        Ok(ChargePage { charges, next })
     }
 }
 

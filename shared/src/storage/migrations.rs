@@ -15,6 +15,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0003_refunds",
         include_str!("../../../migrations/sqlite/0003_refunds.sql"),
     ),
+    (
+        "0004_relay",
+        include_str!("../../../migrations/sqlite/0004_relay.sql"),
+    ),
 ];
 
 /// Postgres scripts in order, equally idempotent.
@@ -30,5 +34,9 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0003_refunds",
         include_str!("../../../migrations/postgres/0003_refunds.sql"),
+    ),
+    (
+        "0004_relay",
+        include_str!("../../../migrations/postgres/0004_relay.sql"),
     ),
 ];

@@ -92,6 +92,10 @@ pub struct PledgeChanged<'a> {
     pub captured_delta_minor: u64,
     pub refunded_delta_minor: u64,
     pub provider_event_id: Option<&'a str>,
+    /// The pledge's version after this change; consumers apply only newer versions.
+    pub version: u64,
+    /// Who gets the receipt and counts as a donor (the public feed leaves it out).
+    pub donor_email: &'a str,
 }
 
 /// Inserts a PENDING pledge with its first history row and `pledge.created` event.
@@ -122,7 +126,7 @@ pub fn insert(db: &dyn SqlExecutor, new: &NewPledge<'_>, now_ms: i64) -> Result<
         now_ms,
     };
     change.record(db, "applied", (None, Some(PledgeStatus::Pending)), None)?;
-    change.publish(db, "pledge.created", None, &pledge.state())?;
+    change.publish(db, "pledge.created", None, &pledge.state(), pledge.version)?;
     Ok(pledge)
 }
 
@@ -199,6 +203,7 @@ impl Change<'_> {
         event_type: &str,
         from: Option<PledgeStatus>,
         next: &PledgeState,
+        version: u64,
     ) -> Result<(), DbError> {
         let p = self.pledge;
         outbox::append(
@@ -217,6 +222,8 @@ impl Change<'_> {
                 captured_delta_minor: next.captured_minor - p.captured_minor,
                 refunded_delta_minor: next.refunded_minor - p.refunded_minor,
                 provider_event_id: self.provider_event_id,
+                version,
+                donor_email: p.donor_email.as_str(),
             },
             self.now_ms,
         )
@@ -411,7 +418,13 @@ fn apply(
                 )?;
             }
             change.record(db, "applied", (Some(from), Some(next.status)), None)?;
-            change.publish(db, "pledge.status_changed", Some(from), next)?;
+            change.publish(
+                db,
+                "pledge.status_changed",
+                Some(from),
+                next,
+                pledge.version + 1,
+            )?;
             Ok(next.status)
         }
         Transition::Stale | Transition::Duplicate => {

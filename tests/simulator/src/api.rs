@@ -3,7 +3,7 @@
 use crate::delivery;
 use crate::state::{Config, Intent, Simulator};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +17,11 @@ pub fn router(sim: Simulator) -> Router {
         .route("/v1/payment_intents", post(create_intent))
         .route("/v1/payment_intents/{id}/capture", post(capture))
         .route("/v1/refunds", post(refund))
+        .route("/v1/charges", get(list_charges))
+        .route(
+            "/_sim/inbox/{channel}",
+            get(crate::inbox::list).post(crate::inbox::receive),
+        )
         .route("/_sim/config", get(get_config).post(set_config))
         .route(
             "/_sim/ledger",
@@ -286,6 +291,35 @@ async fn refund(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -
         delivery::dispatch(&sim, "charge.refunded", charge);
         (StatusCode::OK, refund.to_string())
     })
+}
+
+#[derive(serde::Deserialize)]
+struct ListQuery {
+    limit: Option<usize>,
+    starting_after: Option<String>,
+}
+
+/// Stripe's list format: `data` oldest id first, `has_more`, paged by `starting_after`.
+async fn list_charges(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    if let Err(e) = authorize(&sim, &headers) {
+        return e.into_response();
+    }
+    let limit = query.limit.unwrap_or(10).clamp(1, 100);
+    let after = query
+        .starting_after
+        .map(|ch| format!("pi_{}", ch.trim_start_matches("ch_")));
+    let books = sim.books.lock().unwrap();
+    let mut intents = books
+        .intents
+        .values()
+        .filter(|i| after.as_ref().is_none_or(|a| &i.id > a));
+    let data: Vec<Value> = intents.by_ref().take(limit).map(charge_json).collect();
+    let has_more = intents.next().is_some();
+    Json(json!({ "object": "list", "data": data, "has_more": has_more })).into_response()
 }
 
 async fn get_config(State(sim): State<Simulator>) -> Json<Config> {

@@ -11,9 +11,12 @@
 //!
 //! Control: `GET/POST /_sim/config` (the knobs), `GET /_sim/ledger` (what was charged and
 //! refunded, per payment, for reconciliation), `GET /_sim/deliveries` (webhook counts).
+//! `GET /v1/charges` lists charges (Stripe's list format) for the app's reconciliation.
+//! `POST/GET /_sim/inbox/{channel}` plays the notification gateway and feed subscribers.
 
 mod api;
 mod delivery;
+mod inbox;
 mod state;
 
 pub use state::{Config, Ledger, Simulator};

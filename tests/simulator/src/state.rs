@@ -22,6 +22,9 @@ pub struct Config {
     /// Attempts per copy until a 2xx, with exponential backoff from `backoff_ms`.
     pub max_attempts: u32,
     pub backoff_ms: u64,
+    /// Chance that a POST to an inbox (notification gateway, feed subscriber) is refused
+    /// with 503, so the sender has to retry.
+    pub inbox_failure_rate: f64,
 }
 
 impl Default for Config {
@@ -36,6 +39,7 @@ impl Default for Config {
             first_failure_rate: 0.0,
             max_attempts: 12,
             backoff_ms: 50,
+            inbox_failure_rate: 0.0,
         }
     }
 }
@@ -78,6 +82,8 @@ pub struct Books {
     /// (key) -> (request fingerprint, status, response body)
     pub idempotency: HashMap<String, (String, u16, String)>,
     pub deliveries: DeliveryStats,
+    /// What each inbox channel received, in order.
+    pub inbox: BTreeMap<String, Vec<crate::inbox::InboxEntry>>,
 }
 
 #[derive(Clone)]

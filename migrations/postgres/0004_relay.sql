@@ -1,0 +1,92 @@
+-- Generated from ../sqlite/0004_relay.sql by type substitution (INTEGER -> BIGINT,
+-- AUTOINCREMENT key -> BIGSERIAL); keep the two in step.
+-- What the outbox relay maintains. Every consumer writes here inside the transaction that
+-- marks its events published, so an event's effect exists exactly when it is published.
+
+-- The relay's last-applied snapshot of each pledge. An event is applied only when it
+-- carries a newer pledge version, and the totals move by the difference between the two
+-- snapshots: a duplicate or a late (reordered) event changes nothing.
+CREATE TABLE IF NOT EXISTS pledge_projection (
+    pledge_id      TEXT    PRIMARY KEY,
+    campaign_id    TEXT    NOT NULL,
+    version        BIGINT  NOT NULL,
+    status         TEXT    NOT NULL,
+    amount_minor   BIGINT  NOT NULL CHECK (amount_minor >= 0),
+    captured_minor BIGINT  NOT NULL CHECK (captured_minor BETWEEN 0 AND amount_minor),
+    refunded_minor BIGINT  NOT NULL CHECK (refunded_minor BETWEEN 0 AND captured_minor)
+);
+
+-- The campaign totals read model: one row per campaign, read in O(1).
+CREATE TABLE IF NOT EXISTS campaign_totals (
+    campaign_id    TEXT    PRIMARY KEY REFERENCES campaigns (id),
+    currency       TEXT    NOT NULL CHECK (length(currency) = 3),
+    pledged_minor  BIGINT  NOT NULL CHECK (pledged_minor >= 0),
+    captured_minor BIGINT  NOT NULL CHECK (captured_minor >= 0),
+    refunded_minor BIGINT  NOT NULL CHECK (refunded_minor BETWEEN 0 AND captured_minor),
+    pledge_count   BIGINT  NOT NULL CHECK (pledge_count >= 0),
+    captured_count BIGINT  NOT NULL CHECK (captured_count >= 0),
+    donor_count    BIGINT  NOT NULL CHECK (donor_count >= 0),
+    last_event_id  BIGINT  NOT NULL,
+    updated_at_ms  BIGINT  NOT NULL
+);
+
+-- Donors with at least one captured pledge, per campaign (for donor_count).
+CREATE TABLE IF NOT EXISTS campaign_donors (
+    campaign_id TEXT NOT NULL,
+    donor_email TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, donor_email)
+);
+
+-- Payment failures per time window, for the failure-spike alert.
+CREATE TABLE IF NOT EXISTS failure_windows (
+    window_start_ms BIGINT  PRIMARY KEY,
+    failures        BIGINT  NOT NULL CHECK (failures >= 0)
+);
+
+-- Outbound messages (donor receipts, admin alerts) and external feed deliveries: written
+-- with the event that causes them, then sent with retries; the id travels as the
+-- Idempotency-Key so a receiver can drop a resend after a crash.
+CREATE TABLE IF NOT EXISTS notifications (
+    id               TEXT    PRIMARY KEY,
+    kind             TEXT    NOT NULL,
+    subject_id       TEXT    NOT NULL,
+    recipient        TEXT    NOT NULL,
+    destination      TEXT    NOT NULL,
+    body             TEXT    NOT NULL,
+    status           TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts         BIGINT  NOT NULL DEFAULT 0,
+    next_attempt_ms  BIGINT  NOT NULL,
+    claimed_until_ms BIGINT ,
+    sent_at_ms       BIGINT ,
+    last_error       TEXT,
+    created_at_ms    BIGINT  NOT NULL,
+    UNIQUE (kind, subject_id)
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (next_attempt_ms) WHERE status = 'pending';
+
+CREATE TABLE IF NOT EXISTS feed_deliveries (
+    id               TEXT    PRIMARY KEY,
+    event_id         BIGINT  NOT NULL,
+    destination      TEXT    NOT NULL,
+    body             TEXT    NOT NULL,
+    status           TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts         BIGINT  NOT NULL DEFAULT 0,
+    next_attempt_ms  BIGINT  NOT NULL,
+    claimed_until_ms BIGINT ,
+    sent_at_ms       BIGINT ,
+    last_error       TEXT,
+    created_at_ms    BIGINT  NOT NULL,
+    UNIQUE (event_id, destination)
+);
+CREATE INDEX IF NOT EXISTS feed_deliveries_due ON feed_deliveries (next_attempt_ms) WHERE status = 'pending';
+
+-- One row per relay run that found work: the relay's health figures come from here.
+CREATE TABLE IF NOT EXISTS relay_runs (
+    id            BIGSERIAL PRIMARY KEY,
+    started_at_ms BIGINT  NOT NULL,
+    duration_ms   BIGINT  NOT NULL,
+    events        BIGINT  NOT NULL,
+    applied       BIGINT  NOT NULL,
+    delivered     BIGINT  NOT NULL,
+    retried       BIGINT  NOT NULL
+);

@@ -1,0 +1,75 @@
+//! Applies one claimed batch: in a single transaction, re-reads which of its events are
+//! still unpublished (a relay whose lease expired may have lost them to another relay),
+//! feeds those to every consumer and marks them published. Effects and the published
+//! mark commit together, so each event takes effect exactly once; a crash before the
+//! commit leaves the events unpublished for the next run.
+
+use super::claim::placeholders;
+use super::event::{OutboxEvent, EVENT_COLUMNS};
+use super::totals::Positioned;
+use super::{feed, notify, totals, Relay, RelayError};
+use crate::storage::tx::{for_update, transaction};
+use crate::storage::SqlValue;
+
+pub struct Applied {
+    pub published: u64,
+    pub applied: u64,
+}
+
+pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied, RelayError> {
+    let db = relay.db;
+    let ids: Vec<SqlValue> = claimed.iter().map(|e| e.id.into()).collect();
+    let list = placeholders(1, ids.len());
+    transaction(db, || {
+        let events = db
+            .execute(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM outbox WHERE id IN ({list}) AND published_at_ms IS NULL \
+                     ORDER BY id{}",
+                    for_update(db)
+                ),
+                &ids,
+            )?
+            .iter()
+            .map(OutboxEvent::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        if events.is_empty() {
+            return Ok(Applied {
+                published: 0,
+                applied: 0,
+            });
+        }
+        let now = (relay.clock)();
+        let changes = events
+            .iter()
+            .map(|e| e.pledge_change().map(|c| (e, c)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let positioned: Vec<Positioned<'_>> = changes
+            .iter()
+            .filter_map(|(e, c)| {
+                c.as_ref().map(|change| Positioned {
+                    event_id: e.id,
+                    created_at_ms: e.created_at_ms,
+                    change,
+                })
+            })
+            .collect();
+        let effects = totals::consume(db, &positioned, now)?;
+        notify::consume(db, &effects, &relay.settings.notify, relay.new_id, now)?;
+        feed::consume(db, &events, &relay.settings.feed, relay.new_id, now)?;
+        let published: Vec<SqlValue> = events.iter().map(|e| e.id.into()).collect();
+        let mut params = vec![SqlValue::Integer(now)];
+        params.extend(published.iter().cloned());
+        db.execute(
+            &format!(
+                "UPDATE outbox SET published_at_ms = ?1, claimed_until_ms = NULL WHERE id IN ({})",
+                placeholders(2, published.len())
+            ),
+            &params,
+        )?;
+        Ok(Applied {
+            published: events.len() as u64,
+            applied: effects.applied as u64,
+        })
+    })
+}

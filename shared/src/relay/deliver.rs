@@ -1,0 +1,180 @@
+//! Sends queued notifications and feed deliveries over HTTP: claims due rows with a lease,
+//! POSTs each with its id as `Idempotency-Key`, and records the outcome. A failed send is
+//! retried with exponential backoff; after `MAX_ATTEMPTS` the row is marked failed (and
+//! shows in the relay's health figures) instead of being retried forever.
+
+use super::feed::SIGNATURE_HEADER;
+use crate::payments::signature;
+use crate::payments::stripe::{HttpRequest, HttpSend};
+use crate::storage::{Backend, DbError, SqlExecutor, SqlValue};
+use serde::Serialize;
+
+pub const MAX_ATTEMPTS: i64 = 10;
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+
+/// The two outgoing queues; both tables have the same delivery columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    Notifications,
+    Feed,
+}
+
+impl Queue {
+    fn table(self) -> &'static str {
+        match self {
+            Queue::Notifications => "notifications",
+            Queue::Feed => "feed_deliveries",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Delivered {
+    pub sent: u64,
+    pub retried: u64,
+    pub gave_up: u64,
+}
+
+impl std::ops::AddAssign for Delivered {
+    fn add_assign(&mut self, other: Delivered) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.gave_up += other.gave_up;
+    }
+}
+
+/// The wait before attempt `attempts + 1`: 1 s, 2 s, 4 s, ... capped at five minutes.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    let doubling = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    (1000_i64 << doubling).min(MAX_BACKOFF_MS)
+}
+
+struct Outgoing {
+    id: String,
+    destination: String,
+    body: String,
+    attempts: i64,
+}
+
+/// Delivers up to `limit` due rows of `queue`. `signing_secret` signs each body (feed).
+pub fn deliver_due(
+    db: &dyn SqlExecutor,
+    http: &dyn HttpSend,
+    queue: Queue,
+    signing_secret: Option<&[u8]>,
+    limit: u32,
+    lease_ms: i64,
+    clock: &dyn Fn() -> i64,
+) -> Result<Delivered, DbError> {
+    let mut done = Delivered::default();
+    for out in claim_due(db, queue, limit, lease_ms, clock())? {
+        let mut headers = vec![
+            ("content-type".to_string(), "application/json".to_string()),
+            ("idempotency-key".to_string(), out.id.clone()),
+        ];
+        if let Some(secret) = signing_secret {
+            let header = signature::sign(&[secret], clock() / 1000, out.body.as_bytes());
+            headers.push((SIGNATURE_HEADER.to_string(), header));
+        }
+        let result = http.send(HttpRequest {
+            method: "POST",
+            url: out.destination.clone(),
+            headers,
+            body: out.body.clone().into_bytes(),
+        });
+        let error = match result {
+            Ok(r) if (200..300).contains(&r.status) => None,
+            Ok(r) => Some(format!("HTTP {}", r.status)),
+            Err(e) => Some(e),
+        };
+        let now = clock();
+        let table = queue.table();
+        match error {
+            None => {
+                db.execute(
+                    &format!(
+                        "UPDATE {table} SET status = 'sent', sent_at_ms = ?2, claimed_until_ms = NULL, last_error = NULL \
+                         WHERE id = ?1 AND status = 'pending'"
+                    ),
+                    &[out.id.as_str().into(), now.into()],
+                )?;
+                done.sent += 1;
+            }
+            Some(error) if out.attempts >= MAX_ATTEMPTS => {
+                db.execute(
+                    &format!(
+                        "UPDATE {table} SET status = 'failed', claimed_until_ms = NULL, last_error = ?2 \
+                         WHERE id = ?1 AND status = 'pending'"
+                    ),
+                    &[out.id.as_str().into(), error.into()],
+                )?;
+                done.gave_up += 1;
+            }
+            Some(error) => {
+                db.execute(
+                    &format!(
+                        "UPDATE {table} SET next_attempt_ms = ?2, claimed_until_ms = NULL, last_error = ?3 \
+                         WHERE id = ?1 AND status = 'pending'"
+                    ),
+                    &[
+                        out.id.as_str().into(),
+                        (now + backoff_ms(out.attempts)).into(),
+                        error.into(),
+                    ],
+                )?;
+                done.retried += 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+fn claim_due(
+    db: &dyn SqlExecutor,
+    queue: Queue,
+    limit: u32,
+    lease_ms: i64,
+    now_ms: i64,
+) -> Result<Vec<Outgoing>, DbError> {
+    let table = queue.table();
+    let skip_locked = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let rows = db.execute(
+        &format!(
+            "UPDATE {table} SET claimed_until_ms = ?1, attempts = attempts + 1 WHERE id IN (\
+             SELECT id FROM {table} WHERE status = 'pending' AND next_attempt_ms <= ?2 \
+             AND (claimed_until_ms IS NULL OR claimed_until_ms < ?2) ORDER BY next_attempt_ms LIMIT ?3{skip_locked}) \
+             RETURNING id, destination, body, attempts"
+        ),
+        &[
+            (now_ms + lease_ms).into(),
+            now_ms.into(),
+            SqlValue::Integer(i64::from(limit)),
+        ],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(Outgoing {
+                id: r.text("id")?,
+                destination: r.text("destination")?,
+                body: r.text("body")?,
+                attempts: r.i64("attempts")?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_doubles_from_one_second_up_to_five_minutes() {
+        assert_eq!(backoff_ms(1), 1000);
+        assert_eq!(backoff_ms(2), 2000);
+        assert_eq!(backoff_ms(4), 8000);
+        assert_eq!(backoff_ms(30), 300_000);
+    }
+}

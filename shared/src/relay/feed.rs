@@ -1,0 +1,75 @@
+//! The external event feed consumer: every outbox event becomes one delivery per
+//! subscriber, carrying a public view of the event (no donor e-mail), sent by `deliver`
+//! signed like the provider's webhooks.
+
+use super::event::OutboxEvent;
+use crate::storage::{DbError, SqlExecutor};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The header carrying the feed signature: `t=<unix>,v1=<hex hmac-sha256 of "t.body">`.
+pub const SIGNATURE_HEADER: &str = "careforall-signature";
+
+#[derive(Debug, Clone, Default)]
+pub struct FeedSettings {
+    pub subscribers: Vec<String>,
+    /// Signs every delivery; subscribers verify with the same secret.
+    pub signing_secret: Vec<u8>,
+}
+
+#[derive(Serialize)]
+struct PublicEvent<'a> {
+    id: i64,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    aggregate_id: &'a str,
+    created_at_ms: i64,
+    data: Value,
+}
+
+/// The event as subscribers see it: the payload without personal data.
+pub fn public_body(event: &OutboxEvent) -> Result<String, DbError> {
+    let mut data: Value = serde_json::from_str(&event.payload)
+        .map_err(|e| DbError::Decode(format!("outbox event {}: {e}", event.id)))?;
+    if let Some(fields) = data.as_object_mut() {
+        fields.remove("donor_email");
+    }
+    serde_json::to_string(&PublicEvent {
+        id: event.id,
+        event_type: &event.event_type,
+        aggregate_id: &event.aggregate_id,
+        created_at_ms: event.created_at_ms,
+        data,
+    })
+    .map_err(|e| DbError::Decode(e.to_string()))
+}
+
+/// Queues the batch's events for every subscriber (inside the apply transaction).
+pub fn consume(
+    db: &dyn SqlExecutor,
+    events: &[OutboxEvent],
+    settings: &FeedSettings,
+    new_id: &dyn Fn() -> String,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    for event in events {
+        if settings.subscribers.is_empty() {
+            break;
+        }
+        let body = public_body(event)?;
+        for subscriber in &settings.subscribers {
+            db.execute(
+                "INSERT INTO feed_deliveries (id, event_id, destination, body, status, next_attempt_ms, created_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5) ON CONFLICT (event_id, destination) DO NOTHING",
+                &[
+                    new_id().into(),
+                    event.id.into(),
+                    subscriber.as_str().into(),
+                    body.as_str().into(),
+                    now_ms.into(),
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}

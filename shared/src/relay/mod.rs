@@ -1,0 +1,123 @@
+//! The outbox relay: claims batches of unpublished events, applies them to every consumer
+//! (campaign totals, notifications, the external feed) and marks them published in one
+//! transaction, then sends due notifications and feed deliveries. Safe to run from any
+//! number of instances at once and to kill at any point (see `claim` and `apply`).
+
+pub mod apply;
+pub mod claim;
+pub mod deliver;
+pub mod event;
+pub mod feed;
+pub mod health;
+pub mod notify;
+pub mod reconcile;
+pub mod totals;
+
+use crate::payments::stripe::HttpSend;
+use crate::storage::{DbError, SqlExecutor};
+use deliver::{Delivered, Queue};
+use feed::FeedSettings;
+use notify::NotifySettings;
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Events claimed and applied per transaction.
+    pub batch_size: u32,
+    /// How long a claim keeps other relays off a batch (and so how long a batch a dead
+    /// relay held waits before another relay takes it).
+    pub lease_ms: i64,
+    /// A run stops claiming new batches after this long, so a scheduled run ends.
+    pub time_budget_ms: i64,
+    /// Most notifications and feed deliveries sent per run and queue.
+    pub deliveries_per_run: u32,
+    pub notify: NotifySettings,
+    pub feed: FeedSettings,
+}
+
+impl RelaySettings {
+    pub const DEFAULT_BATCH_SIZE: u32 = 500;
+    pub const DEFAULT_LEASE_MS: i64 = 15_000;
+    pub const DEFAULT_TIME_BUDGET_MS: i64 = 3_000;
+    pub const DEFAULT_DELIVERIES_PER_RUN: u32 = 200;
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub started_at_ms: i64,
+    pub duration_ms: i64,
+    pub batches: u64,
+    /// Events this run claimed.
+    pub claimed: u64,
+    /// Events this run published (a claim another relay finished first is not counted).
+    pub published: u64,
+    /// Pledge snapshots that moved the projection (newer than what it held).
+    pub applied: u64,
+    pub notifications: Delivered,
+    pub feed: Delivered,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Consume(#[from] totals::ConsumeError),
+}
+
+/// The relay's surroundings: database, outbound HTTP, clock and id source.
+pub struct Relay<'a> {
+    pub db: &'a dyn SqlExecutor,
+    pub http: &'a dyn HttpSend,
+    pub settings: &'a RelaySettings,
+    pub clock: &'a dyn Fn() -> i64,
+    pub new_id: &'a dyn Fn() -> String,
+}
+
+impl Relay<'_> {
+    /// One run: batches until the outbox is drained or the time budget is spent, then
+    /// the due deliveries.
+    pub fn run(&self) -> Result<RunReport, RelayError> {
+        let started = (self.clock)();
+        let mut report = RunReport {
+            started_at_ms: started,
+            ..RunReport::default()
+        };
+        let s = self.settings;
+        loop {
+            let batch = claim::claim_batch(self.db, s.batch_size, s.lease_ms, (self.clock)())?;
+            if batch.is_empty() {
+                break;
+            }
+            let applied = apply::apply_batch(self, &batch)?;
+            report.batches += 1;
+            report.claimed += batch.len() as u64;
+            report.published += applied.published;
+            report.applied += applied.applied;
+            if (batch.len() as u32) < s.batch_size || (self.clock)() - started >= s.time_budget_ms {
+                break;
+            }
+        }
+        report.notifications = self.deliver(Queue::Notifications, None)?;
+        if !s.feed.subscribers.is_empty() {
+            report.feed = self.deliver(Queue::Feed, Some(&s.feed.signing_secret))?;
+        }
+        report.duration_ms = (self.clock)() - started;
+        health::record_run(self.db, &report)?;
+        Ok(report)
+    }
+
+    fn deliver(&self, queue: Queue, secret: Option<&[u8]>) -> Result<Delivered, DbError> {
+        let s = self.settings;
+        deliver::deliver_due(
+            self.db,
+            self.http,
+            queue,
+            secret,
+            s.deliveries_per_run,
+            s.lease_ms,
+            self.clock,
+        )
+    }
+}

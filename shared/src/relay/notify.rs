@@ -1,0 +1,227 @@
+//! The notifications consumer: turns a batch's effects into donor receipts and admin
+//! alerts, written as rows once per (kind, subject) and sent later by `deliver`.
+
+use super::event::PledgeEvent;
+use super::totals::{CampaignTotals, Effects};
+use crate::domain::donor::Email;
+use crate::domain::donor_token::{self, TokenSubject, GUEST_TOKEN_TTL_SECS};
+use crate::storage::{DbError, SqlExecutor};
+use serde::Serialize;
+
+/// Where notifications go and what they say.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// The notification gateway (an e-mail/SMS sender) every message is POSTed to.
+    pub gateway_url: String,
+    /// Who receives admin alerts.
+    pub admin_email: String,
+    /// The base URL donors reach the API at, for the history link in receipts.
+    pub public_base_url: String,
+    pub donor_token_secret: Vec<u8>,
+    /// This many payment failures within one window raise a failure-spike alert.
+    pub failure_spike_threshold: u64,
+    pub failure_window_ms: i64,
+}
+
+/// The kinds of notification, each sent at most once per subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// To the donor, when a pledge's money is first captured; subject: the pledge.
+    Receipt,
+    /// To the admins, when a campaign's raised total reaches its goal; subject: the campaign.
+    GoalReached,
+    /// To the admins, when payment failures in one window reach the threshold; subject:
+    /// the window's start.
+    FailureSpike,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Receipt => "receipt",
+            Kind::GoalReached => "goal_reached",
+            Kind::FailureSpike => "failure_spike",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Message<'a, T: Serialize> {
+    id: &'a str,
+    kind: Kind,
+    to: &'a str,
+    subject: String,
+    #[serde(flatten)]
+    details: T,
+}
+
+#[derive(Serialize)]
+struct ReceiptDetails<'a> {
+    pledge_id: &'a str,
+    campaign_id: &'a str,
+    amount_minor: u64,
+    currency: &'a str,
+    /// The donor's signed link to their own history (valid 30 days).
+    history_url: String,
+}
+
+#[derive(Serialize)]
+struct GoalDetails<'a> {
+    campaign_id: &'a str,
+    goal_minor: u64,
+    raised_minor: u64,
+    currency: &'a str,
+}
+
+#[derive(Serialize)]
+struct SpikeDetails {
+    window_start_ms: i64,
+    window_ms: i64,
+    failures: u64,
+    threshold: u64,
+}
+
+/// Writes the notifications a batch calls for (inside the apply transaction).
+pub fn consume(
+    db: &dyn SqlExecutor,
+    effects: &Effects,
+    settings: &NotifySettings,
+    new_id: &dyn Fn() -> String,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    for change in &effects.first_captures {
+        receipt(db, change, settings, &new_id(), now_ms)?;
+    }
+    for campaign in &effects.at_goal {
+        goal_reached(db, campaign, settings, &new_id(), now_ms)?;
+    }
+    for (window_start_ms, failures) in count_failures(db, &effects.failures_at_ms, settings)? {
+        if failures >= settings.failure_spike_threshold {
+            let id = new_id();
+            let message = Message {
+                id: &id,
+                kind: Kind::FailureSpike,
+                to: &settings.admin_email,
+                subject: format!("{failures} payment failures in {} s", settings.failure_window_ms / 1000),
+                details: SpikeDetails {
+                    window_start_ms,
+                    window_ms: settings.failure_window_ms,
+                    failures,
+                    threshold: settings.failure_spike_threshold,
+                },
+            };
+            let subject = window_start_ms.to_string();
+            enqueue(db, &message, &subject, settings, now_ms)?;
+        }
+    }
+    Ok(())
+}
+
+fn receipt(
+    db: &dyn SqlExecutor,
+    change: &PledgeEvent,
+    settings: &NotifySettings,
+    id: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let email = Email::parse(&change.donor_email)
+        .map_err(|e| DbError::Decode(format!("pledge {} donor email: {e}", change.pledge_id)))?;
+    let token = donor_token::issue(
+        &settings.donor_token_secret,
+        &TokenSubject::Email(email),
+        now_ms / 1000 + GUEST_TOKEN_TTL_SECS,
+    );
+    let message = Message {
+        id,
+        kind: Kind::Receipt,
+        to: &change.donor_email,
+        subject: "Thank you for your donation".into(),
+        details: ReceiptDetails {
+            pledge_id: &change.pledge_id,
+            campaign_id: &change.campaign_id,
+            amount_minor: change.captured_minor,
+            currency: &change.currency,
+            history_url: format!(
+                "{}/api/v1/donors/me/pledges?token={token}",
+                settings.public_base_url.trim_end_matches('/')
+            ),
+        },
+    };
+    enqueue(db, &message, &change.pledge_id, settings, now_ms)
+}
+
+fn goal_reached(
+    db: &dyn SqlExecutor,
+    campaign: &CampaignTotals,
+    settings: &NotifySettings,
+    id: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let message = Message {
+        id,
+        kind: Kind::GoalReached,
+        to: &settings.admin_email,
+        subject: format!("Campaign {} reached its goal", campaign.campaign_id),
+        details: GoalDetails {
+            campaign_id: &campaign.campaign_id,
+            goal_minor: campaign.goal_minor,
+            raised_minor: campaign.totals.raised_minor(),
+            currency: &campaign.currency,
+        },
+    };
+    enqueue(db, &message, &campaign.campaign_id, settings, now_ms)
+}
+
+/// Adds the batch's failures to their windows; returns each touched window's new count.
+fn count_failures(
+    db: &dyn SqlExecutor,
+    failures_at_ms: &[i64],
+    settings: &NotifySettings,
+) -> Result<Vec<(i64, u64)>, DbError> {
+    let window = settings.failure_window_ms.max(1);
+    let mut per_window: std::collections::BTreeMap<i64, i64> = Default::default();
+    for at in failures_at_ms {
+        *per_window.entry(at - at.rem_euclid(window)).or_default() += 1;
+    }
+    let mut counts = Vec::new();
+    for (start, n) in per_window {
+        let row = db.execute(
+            "INSERT INTO failure_windows (window_start_ms, failures) VALUES (?1, ?2) \
+             ON CONFLICT (window_start_ms) DO UPDATE SET failures = failure_windows.failures + excluded.failures \
+             RETURNING failures",
+            &[start.into(), n.into()],
+        )?;
+        let failures = row
+            .first()
+            .ok_or_else(|| DbError::Other("failure window upsert returned no row".into()))?
+            .u64("failures")?;
+        counts.push((start, failures));
+    }
+    Ok(counts)
+}
+
+/// Stores a message once per (kind, subject); a second one for the same pair is dropped.
+fn enqueue<T: Serialize>(
+    db: &dyn SqlExecutor,
+    message: &Message<'_, T>,
+    subject_id: &str,
+    settings: &NotifySettings,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let body = serde_json::to_string(message).map_err(|e| DbError::Decode(e.to_string()))?;
+    db.execute(
+        "INSERT INTO notifications (id, kind, subject_id, recipient, destination, body, status, next_attempt_ms, \
+         created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7) ON CONFLICT (kind, subject_id) DO NOTHING",
+        &[
+            message.id.into(),
+            message.kind.as_str().into(),
+            subject_id.into(),
+            message.to.into(),
+            settings.gateway_url.as_str().into(),
+            body.into(),
+            now_ms.into(),
+        ],
+    )
+    .map(drop)
+}

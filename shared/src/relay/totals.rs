@@ -1,0 +1,367 @@
+//! The campaign totals consumer: folds a batch of pledge events into the per-pledge
+//! projection and then into `campaign_totals` with one update per campaign per batch.
+//! Runs inside the relay's apply transaction.
+
+use super::claim::placeholders;
+use super::event::PledgeEvent;
+use crate::domain::pledge::PledgeStatus;
+use crate::domain::totals::{advance, Contribution, ImpossibleTotals, Snapshot, Totals};
+use crate::storage::tx::for_update;
+use crate::storage::{DbError, Row, SqlExecutor, SqlValue};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A pledge event with where it sits in the outbox.
+pub struct Positioned<'a> {
+    pub event_id: i64,
+    pub created_at_ms: i64,
+    pub change: &'a PledgeEvent,
+}
+
+/// What the batch changed that other consumers react to.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Pledges whose money was captured for the first time.
+    pub first_captures: Vec<PledgeEvent>,
+    /// When each newly failed pledge's failure was recorded.
+    pub failures_at_ms: Vec<i64>,
+    /// Campaigns whose raised total is now at or above their goal.
+    pub at_goal: Vec<CampaignTotals>,
+    /// Snapshots that were applied (newer than what the projection held).
+    pub applied: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("campaign {campaign_id}: {source}")]
+    Impossible {
+        campaign_id: String,
+        source: ImpossibleTotals,
+    },
+}
+
+/// One campaign's totals row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignTotals {
+    pub campaign_id: String,
+    pub currency: String,
+    pub totals: Totals,
+    pub goal_minor: u64,
+    /// The newest outbox event applied to this campaign.
+    pub last_event_id: i64,
+    pub updated_at_ms: i64,
+}
+
+const TOTALS_COLUMNS: &str = "t.campaign_id, t.currency, t.pledged_minor, t.captured_minor, t.refunded_minor, \
+     t.pledge_count, t.captured_count, t.donor_count, t.last_event_id, t.updated_at_ms, c.goal_minor";
+
+fn decode_totals(row: Row<'_>) -> Result<CampaignTotals, DbError> {
+    Ok(CampaignTotals {
+        campaign_id: row.text("campaign_id")?,
+        currency: row.text("currency")?,
+        totals: Totals {
+            pledged_minor: row.u64("pledged_minor")?,
+            captured_minor: row.u64("captured_minor")?,
+            refunded_minor: row.u64("refunded_minor")?,
+            pledge_count: row.u64("pledge_count")?,
+            captured_count: row.u64("captured_count")?,
+            donor_count: row.u64("donor_count")?,
+        },
+        goal_minor: row.u64("goal_minor")?,
+        last_event_id: row.i64("last_event_id")?,
+        updated_at_ms: row.i64("updated_at_ms")?,
+    })
+}
+
+/// The read model of one campaign; `None` until its first event is relayed.
+pub fn read(db: &dyn SqlExecutor, campaign_id: &str) -> Result<Option<CampaignTotals>, DbError> {
+    db.execute(
+        &format!(
+            "SELECT {TOTALS_COLUMNS} FROM campaign_totals t JOIN campaigns c ON c.id = t.campaign_id \
+             WHERE t.campaign_id = ?1"
+        ),
+        &[campaign_id.into()],
+    )?
+    .first()
+    .map(decode_totals)
+    .transpose()
+}
+
+/// Every campaign's read model, for reconciliation.
+pub fn read_all(db: &dyn SqlExecutor) -> Result<Vec<CampaignTotals>, DbError> {
+    db.execute(
+        &format!(
+            "SELECT {TOTALS_COLUMNS} FROM campaign_totals t JOIN campaigns c ON c.id = t.campaign_id \
+             ORDER BY t.campaign_id"
+        ),
+        &[],
+    )?
+    .iter()
+    .map(decode_totals)
+    .collect()
+}
+
+#[derive(Default)]
+struct CampaignDelta {
+    currency: String,
+    delta: Contribution,
+    donors: BTreeSet<String>,
+    last_event_id: i64,
+}
+
+pub fn consume(
+    db: &dyn SqlExecutor,
+    events: &[Positioned<'_>],
+    now_ms: i64,
+) -> Result<Effects, ConsumeError> {
+    // Only each pledge's newest snapshot in the batch matters.
+    let mut newest: BTreeMap<&str, &Positioned<'_>> = BTreeMap::new();
+    let mut last_event: BTreeMap<&str, i64> = BTreeMap::new();
+    for e in events {
+        let id = e.change.pledge_id.as_str();
+        if newest.get(id).is_none_or(|n| n.change.version < e.change.version) {
+            newest.insert(id, e);
+        }
+        let last = last_event.entry(e.change.campaign_id.as_str()).or_default();
+        *last = (*last).max(e.event_id);
+    }
+    let mut effects = Effects::default();
+    if newest.is_empty() {
+        return Ok(effects);
+    }
+    let applied = lock_projection(db, &newest)?;
+
+    let mut campaigns: BTreeMap<&str, CampaignDelta> = BTreeMap::new();
+    let mut moved: Vec<&PledgeEvent> = Vec::new();
+    for (pledge_id, e) in &newest {
+        let Some(step) = advance(applied.get(*pledge_id), &e.change.snapshot()) else {
+            continue;
+        };
+        let c = campaigns.entry(e.change.campaign_id.as_str()).or_default();
+        c.currency.clone_from(&e.change.currency);
+        c.delta = c.delta + step.delta;
+        if step.first_capture {
+            c.donors.insert(e.change.donor_email.clone());
+            effects.first_captures.push(e.change.clone());
+        }
+        if step.failed {
+            effects.failures_at_ms.push(e.created_at_ms);
+        }
+        moved.push(e.change);
+    }
+    effects.applied = moved.len();
+    if moved.is_empty() {
+        return Ok(effects);
+    }
+    store_projection(db, &moved)?;
+    for (campaign_id, c) in &mut campaigns {
+        c.last_event_id = last_event[campaign_id];
+    }
+    let new_donors = insert_donors(db, &campaigns)?;
+    effects.at_goal = update_campaigns(db, &campaigns, &new_donors, now_ms)?;
+    Ok(effects)
+}
+
+/// Locks (creating if needed, in pledge-id order so two relays never deadlock) the
+/// projection rows of the batch's pledges and returns the snapshots already applied.
+fn lock_projection(
+    db: &dyn SqlExecutor,
+    newest: &BTreeMap<&str, &Positioned<'_>>,
+) -> Result<BTreeMap<String, Snapshot>, DbError> {
+    let mut params: Vec<SqlValue> = Vec::with_capacity(newest.len() * 3);
+    let mut values = Vec::with_capacity(newest.len());
+    for (i, e) in newest.values().enumerate() {
+        values.push(format!("(?{}, ?{}, 0, 'PENDING', ?{}, 0, 0)", i * 3 + 1, i * 3 + 2, i * 3 + 3));
+        params.push(e.change.pledge_id.as_str().into());
+        params.push(e.change.campaign_id.as_str().into());
+        params.push(SqlValue::Integer(e.change.amount_minor as i64));
+    }
+    db.execute(
+        &format!(
+            "INSERT INTO pledge_projection (pledge_id, campaign_id, version, status, amount_minor, captured_minor, \
+             refunded_minor) VALUES {} ON CONFLICT (pledge_id) DO NOTHING",
+            values.join(", ")
+        ),
+        &params,
+    )?;
+    let ids: Vec<SqlValue> = newest.keys().map(|id| (*id).into()).collect();
+    let rows = db.execute(
+        &format!(
+            "SELECT pledge_id, version, status, amount_minor, captured_minor, refunded_minor FROM pledge_projection \
+             WHERE pledge_id IN ({}) ORDER BY pledge_id{}",
+            placeholders(1, ids.len()),
+            for_update(db)
+        ),
+        &ids,
+    )?;
+    let mut applied = BTreeMap::new();
+    for row in rows.iter() {
+        let version = row.u64("version")?;
+        if version == 0 {
+            continue; // the placeholder: nothing applied yet
+        }
+        let status = row.text("status")?;
+        let snapshot = Snapshot {
+            version,
+            state: crate::domain::pledge::PledgeState {
+                status: PledgeStatus::parse(&status)
+                    .ok_or_else(|| DbError::Decode(format!("projection status `{status}`")))?,
+                amount_minor: row.u64("amount_minor")?,
+                captured_minor: row.u64("captured_minor")?,
+                refunded_minor: row.u64("refunded_minor")?,
+            },
+        };
+        applied.insert(row.text("pledge_id")?, snapshot);
+    }
+    Ok(applied)
+}
+
+fn store_projection(db: &dyn SqlExecutor, moved: &[&PledgeEvent]) -> Result<(), DbError> {
+    let mut params: Vec<SqlValue> = Vec::with_capacity(moved.len() * 7);
+    let mut values = Vec::with_capacity(moved.len());
+    for (i, e) in moved.iter().enumerate() {
+        let n = i * 7;
+        values.push(format!(
+            "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6,
+            n + 7
+        ));
+        params.extend([
+            e.pledge_id.as_str().into(),
+            e.campaign_id.as_str().into(),
+            SqlValue::Integer(e.version as i64),
+            e.to.as_str().into(),
+            SqlValue::Integer(e.amount_minor as i64),
+            SqlValue::Integer(e.captured_minor as i64),
+            SqlValue::Integer(e.refunded_minor as i64),
+        ]);
+    }
+    db.execute(
+        &format!(
+            "INSERT INTO pledge_projection (pledge_id, campaign_id, version, status, amount_minor, captured_minor, \
+             refunded_minor) VALUES {} ON CONFLICT (pledge_id) DO UPDATE SET version = excluded.version, \
+             status = excluded.status, captured_minor = excluded.captured_minor, refunded_minor = excluded.refunded_minor",
+            values.join(", ")
+        ),
+        &params,
+    )
+    .map(drop)
+}
+
+/// Records first-time donors; returns how many are new per campaign.
+fn insert_donors(
+    db: &dyn SqlExecutor,
+    campaigns: &BTreeMap<&str, CampaignDelta>,
+) -> Result<BTreeMap<String, u64>, DbError> {
+    let mut params: Vec<SqlValue> = Vec::new();
+    for (campaign_id, c) in campaigns {
+        for email in &c.donors {
+            params.push((*campaign_id).into());
+            params.push(email.as_str().into());
+        }
+    }
+    let mut new = BTreeMap::new();
+    if params.is_empty() {
+        return Ok(new);
+    }
+    let values: Vec<String> = (0..params.len() / 2)
+        .map(|i| format!("(?{}, ?{})", i * 2 + 1, i * 2 + 2))
+        .collect();
+    let rows = db.execute(
+        &format!(
+            "INSERT INTO campaign_donors (campaign_id, donor_email) VALUES {} \
+             ON CONFLICT (campaign_id, donor_email) DO NOTHING RETURNING campaign_id",
+            values.join(", ")
+        ),
+        &params,
+    )?;
+    for row in rows.iter() {
+        *new.entry(row.text("campaign_id")?).or_insert(0) += 1;
+    }
+    Ok(new)
+}
+
+/// One locked read and one update per campaign; returns the campaigns at their goal.
+fn update_campaigns(
+    db: &dyn SqlExecutor,
+    campaigns: &BTreeMap<&str, CampaignDelta>,
+    new_donors: &BTreeMap<String, u64>,
+    now_ms: i64,
+) -> Result<Vec<CampaignTotals>, ConsumeError> {
+    let mut params: Vec<SqlValue> = Vec::new();
+    let mut values = Vec::new();
+    for (i, (campaign_id, c)) in campaigns.iter().enumerate() {
+        values.push(format!("(?{}, ?{}, 0, 0, 0, 0, 0, 0, 0, ?{})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
+        params.extend([(*campaign_id).into(), c.currency.as_str().into(), now_ms.into()]);
+    }
+    db.execute(
+        &format!(
+            "INSERT INTO campaign_totals (campaign_id, currency, pledged_minor, captured_minor, refunded_minor, \
+             pledge_count, captured_count, donor_count, last_event_id, updated_at_ms) VALUES {} \
+             ON CONFLICT (campaign_id) DO NOTHING",
+            values.join(", ")
+        ),
+        &params,
+    )?;
+    let ids: Vec<SqlValue> = campaigns.keys().map(|id| (*id).into()).collect();
+    let lock = match for_update(db) {
+        "" => "",
+        _ => " FOR UPDATE OF t",
+    };
+    let current = db
+        .execute(
+            &format!(
+                "SELECT {TOTALS_COLUMNS} FROM campaign_totals t JOIN campaigns c ON c.id = t.campaign_id \
+                 WHERE t.campaign_id IN ({}) ORDER BY t.campaign_id{lock}",
+                placeholders(1, ids.len())
+            ),
+            &ids,
+        )?
+        .iter()
+        .map(decode_totals)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut at_goal = Vec::new();
+    for row in current {
+        let c = &campaigns[row.campaign_id.as_str()];
+        let donors = new_donors.get(&row.campaign_id).copied().unwrap_or(0);
+        let totals = row
+            .totals
+            .with(c.delta, donors)
+            .map_err(|source| ConsumeError::Impossible {
+                campaign_id: row.campaign_id.clone(),
+                source,
+            })?;
+        let last_event_id = row.last_event_id.max(c.last_event_id);
+        db.execute(
+            "UPDATE campaign_totals SET pledged_minor = ?2, captured_minor = ?3, refunded_minor = ?4, \
+             pledge_count = ?5, captured_count = ?6, donor_count = ?7, last_event_id = ?8, updated_at_ms = ?9 \
+             WHERE campaign_id = ?1",
+            &[
+                row.campaign_id.as_str().into(),
+                SqlValue::Integer(totals.pledged_minor as i64),
+                SqlValue::Integer(totals.captured_minor as i64),
+                SqlValue::Integer(totals.refunded_minor as i64),
+                SqlValue::Integer(totals.pledge_count as i64),
+                SqlValue::Integer(totals.captured_count as i64),
+                SqlValue::Integer(totals.donor_count as i64),
+                last_event_id.into(),
+                now_ms.into(),
+            ],
+        )?;
+        if row.goal_minor > 0 && totals.raised_minor() >= row.goal_minor {
+            at_goal.push(CampaignTotals {
+                totals,
+                last_event_id,
+                updated_at_ms: now_ms,
+                ..row
+            });
+        }
+    }
+    Ok(at_goal)
+}

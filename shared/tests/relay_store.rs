@@ -1,0 +1,318 @@
+//! The outbox relay natively on both backends: exact totals from shuffled and duplicated
+//! provider events, leases that outlive a dead relay, a late relay that lost its batch,
+//! two relays at once, and notifications written once and retried until delivered.
+
+mod support;
+
+use careforall::domain::campaign::{
+    CampaignDescription, CampaignStatus, CampaignTitle, NewCampaign,
+};
+use careforall::domain::donor::{Donor, Email};
+use careforall::domain::money::{Currency, PositiveAmount};
+use careforall::domain::pledge::PaymentEvent;
+use careforall::payments::stripe::{HttpRequest, HttpResponse, HttpSend};
+use careforall::relay::claim::claim_batch;
+use careforall::relay::feed::FeedSettings;
+use careforall::relay::notify::NotifySettings;
+use careforall::relay::{apply, health, reconcile, totals, Relay, RelaySettings};
+use careforall::storage::pledges::{self, NewPledge, ProviderEvent};
+use careforall::storage::{campaigns, tx::transaction, SqlExecutor};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+use support::TestDb;
+
+/// The notification gateway and feed subscribers as seen from the relay: records every
+/// request and refuses the first `refuse_first` of them.
+#[derive(Default)]
+struct Gateway {
+    received: Mutex<Vec<HttpRequest>>,
+    refuse_first: AtomicU64,
+}
+
+impl HttpSend for Gateway {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let refuse = self
+            .refuse_first
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if refuse {
+            return Ok(HttpResponse {
+                status: 503,
+                body: Vec::new(),
+            });
+        }
+        self.received.lock().unwrap().push(request);
+        Ok(HttpResponse {
+            status: 202,
+            body: Vec::new(),
+        })
+    }
+}
+
+fn settings(subscribers: Vec<String>) -> RelaySettings {
+    RelaySettings {
+        batch_size: 7,
+        lease_ms: 10_000,
+        time_budget_ms: 60_000,
+        deliveries_per_run: 1000,
+        notify: NotifySettings {
+            gateway_url: "http://gateway.test/notify".into(),
+            admin_email: "ops@example.org".into(),
+            public_base_url: "https://give.example.org".into(),
+            donor_token_secret: b"secret".to_vec(),
+            failure_spike_threshold: 3,
+            failure_window_ms: 60_000,
+        },
+        feed: FeedSettings {
+            subscribers,
+            signing_secret: b"feed-secret".to_vec(),
+        },
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn campaign(db: &dyn SqlExecutor, id: &str, goal: u64) {
+    let new = NewCampaign {
+        title: CampaignTitle::parse("Clinic").unwrap(),
+        description: CampaignDescription::parse("").unwrap(),
+        goal: PositiveAmount::new(goal).unwrap(),
+        currency: Currency::parse("EUR").unwrap(),
+        status: CampaignStatus::Active,
+    };
+    campaigns::insert(db, id, &new, 1).unwrap();
+}
+
+fn pledge(db: &dyn SqlExecutor, campaign_id: &str, id: &str, amount: u64, email: &str) {
+    let donor = Donor {
+        email: Email::parse(email).unwrap(),
+        name: None,
+        anonymous: false,
+    };
+    transaction(db, || {
+        pledges::insert(
+            db,
+            &NewPledge {
+                id,
+                campaign_id,
+                amount: PositiveAmount::new(amount).unwrap(),
+                currency: Currency::parse("EUR").unwrap(),
+                donor: &donor,
+            },
+            10,
+        )?;
+        pledges::attach_payment(db, id, &format!("pi_{id}"), 11)
+    })
+    .unwrap();
+}
+
+fn event(db: &dyn SqlExecutor, pledge_id: &str, event_id: &str, event: PaymentEvent) {
+    let payment_id = format!("pi_{pledge_id}");
+    pledges::apply_provider_event(
+        db,
+        &ProviderEvent {
+            event_id,
+            kind: "test",
+            payment_id: &payment_id,
+            pledge_id: Some(pledge_id),
+            event,
+        },
+        20,
+    )
+    .unwrap();
+}
+
+fn relay<'a>(
+    db: &'a dyn SqlExecutor,
+    http: &'a dyn HttpSend,
+    settings: &'a RelaySettings,
+    clock: &'a dyn Fn() -> i64,
+) -> Relay<'a> {
+    Relay {
+        db,
+        http,
+        settings,
+        clock,
+        new_id: &new_id,
+    }
+}
+
+fn count(db: &dyn SqlExecutor, sql: &str) -> i64 {
+    db.execute(sql, &[]).unwrap().first().unwrap().i64("n").unwrap()
+}
+
+/// A deterministic shuffle (xorshift), so a failure names a reproducible order.
+fn shuffle<T>(items: &mut [T], mut seed: u64) {
+    for i in (1..items.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        items.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+}
+
+/// Twelve pledges in two campaigns: captured, partly and fully refunded, failed, pending.
+fn donation_day(db: &dyn SqlExecutor) {
+    campaign(db, "c1", 1_500);
+    campaign(db, "c2", 1_000_000);
+    let mut events = Vec::new();
+    for i in 0..12u64 {
+        let id = format!("p{i}");
+        let campaign_id = if i % 2 == 0 { "c1" } else { "c2" };
+        let amount = 100 * (i + 1);
+        pledge(db, campaign_id, &id, amount, &format!("donor{}@example.org", i % 5));
+        let captured = PaymentEvent::Captured {
+            captured_minor: amount,
+        };
+        match i % 4 {
+            0 => events.push((id.clone(), captured)),
+            1 => {
+                events.push((id.clone(), captured));
+                events.push((
+                    id.clone(),
+                    PaymentEvent::Refunded {
+                        captured_minor: amount,
+                        refunded_minor: amount / 2,
+                    },
+                ));
+            }
+            2 => {
+                events.push((id.clone(), PaymentEvent::Authorized));
+                events.push((id.clone(), PaymentEvent::Failed));
+            }
+            _ => {
+                events.push((id.clone(), captured));
+                events.push((
+                    id.clone(),
+                    PaymentEvent::Refunded {
+                        captured_minor: amount,
+                        refunded_minor: amount,
+                    },
+                ));
+            }
+        }
+    }
+    let mut deliveries: Vec<(String, String, PaymentEvent)> = events
+        .iter()
+        .enumerate()
+        .flat_map(|(n, (id, e))| {
+            let copy = (id.clone(), format!("evt_{n}"), *e);
+            [copy.clone(), copy]
+        })
+        .collect();
+    shuffle(&mut deliveries, 0x5eed);
+    for (pledge_id, event_id, e) in &deliveries {
+        event(db, pledge_id, event_id, *e);
+    }
+}
+
+both_backends! {
+fn relayed_totals_equal_the_pledges_and_each_notification_is_written_once(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    donation_day(db);
+    let gateway = Gateway::default();
+    gateway.refuse_first.store(2, Ordering::SeqCst);
+    let settings = settings(vec!["http://subscriber.test/events".into()]);
+    let now = AtomicI64::new(1_000);
+    let clock = || now.load(Ordering::SeqCst);
+    let first = relay(db, &gateway, &settings, &clock).run().unwrap();
+    assert!(first.batches > 1, "batch size 7 splits the outbox: {first:?}");
+    assert_eq!(first.published, first.claimed);
+    assert_eq!(first.notifications.retried + first.feed.retried, 2, "{first:?}");
+    assert_eq!(health::read(db, clock()).unwrap().backlog, 0);
+
+    let report = reconcile::reconcile(db, None, clock()).unwrap();
+    assert!(report.ok, "{report:?}");
+    let c1 = totals::read(db, "c1").unwrap().unwrap();
+    // c1: p0 captured 100, p2 failed, p4 captured 500, p6 failed, p8 captured 900, p10 failed.
+    assert_eq!(c1.totals.raised_minor(), 1_500);
+    assert_eq!(c1.totals.pledge_count, 3);
+    let c2 = totals::read(db, "c2").unwrap().unwrap();
+    // c2: p1 200-100, p3 refunded, p5 600-300, p7 refunded, p9 1000-500, p11 refunded.
+    assert_eq!(c2.totals.raised_minor(), 900);
+    assert_eq!(c2.totals.captured_count, 6);
+
+    // Retries wait for their backoff; once due, everything is delivered exactly once.
+    now.fetch_add(60_000, Ordering::SeqCst);
+    relay(db, &gateway, &settings, &clock).run().unwrap();
+    let received = gateway.received.lock().unwrap();
+    let notifications: Vec<&HttpRequest> = received.iter().filter(|r| r.url.contains("gateway")).collect();
+    // Receipts for the 9 captured pledges, the goal alert for c1, one failure spike.
+    let kinds = |kind: &str| {
+        notifications
+            .iter()
+            .filter(|r| String::from_utf8_lossy(&r.body).contains(&format!("\"kind\":\"{kind}\"")))
+            .count()
+    };
+    assert_eq!((kinds("receipt"), kinds("goal_reached"), kinds("failure_spike")), (9, 1, 1));
+    let events = count(db, "SELECT COUNT(*) AS n FROM outbox");
+    let feed: Vec<&HttpRequest> = received.iter().filter(|r| r.url.contains("subscriber")).collect();
+    assert_eq!(feed.len() as i64, events);
+    assert!(feed.iter().all(|r| r.headers.iter().any(|(n, v)| n == "careforall-signature" && v.starts_with("t="))));
+    assert!(feed.iter().all(|r| !String::from_utf8_lossy(&r.body).contains("@example.org")));
+    let receipt = notifications.iter().find(|r| String::from_utf8_lossy(&r.body).contains("receipt")).unwrap();
+    assert!(String::from_utf8_lossy(&receipt.body).contains("https://give.example.org/api/v1/donors/me/pledges?token=cfa1."));
+}
+
+fn a_batch_held_by_a_dead_relay_waits_for_its_lease_then_applies_once(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    donation_day(db);
+    let gateway = Gateway::default();
+    let settings = settings(Vec::new());
+    // A relay claims the first batch and dies before applying it.
+    let held = claim_batch(db, 7, settings.lease_ms, 1_000).unwrap();
+    assert_eq!(held.len(), 7);
+    let now = AtomicI64::new(2_000);
+    let clock = || now.load(Ordering::SeqCst);
+    relay(db, &gateway, &settings, &clock).run().unwrap();
+    assert_eq!(health::read(db, clock()).unwrap().backlog, 7, "the leased batch waits");
+    // The totals are exact anyway: every later event carries its pledge's whole state.
+    assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
+
+    now.store(1_000 + settings.lease_ms + 1, Ordering::SeqCst);
+    relay(db, &gateway, &settings, &clock).run().unwrap();
+    assert_eq!(health::read(db, clock()).unwrap().backlog, 0);
+    assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
+
+    // The dead relay comes back and applies its old claim: nothing is applied twice.
+    let late = Relay { db, http: &gateway, settings: &settings, clock: &clock, new_id: &new_id };
+    let applied = apply::apply_batch(&late, &held).unwrap();
+    assert_eq!((applied.published, applied.applied), (0, 0));
+    assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
+}
+
+fn two_relays_at_once_apply_every_event_once(test_db: &TestDb) {
+    let setup = test_db.connect();
+    donation_day(setup.as_ref());
+    let settings = settings(vec!["http://subscriber.test/events".into()]);
+    let gateway = Gateway::default();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let db = test_db.connect();
+                let clock = || 5_000;
+                for _ in 0..20 {
+                    relay(db.as_ref(), &gateway, &settings, &clock).run().unwrap();
+                }
+            });
+        }
+    });
+    let db = setup.as_ref();
+    assert!(reconcile::reconcile(db, None, 5_000).unwrap().ok);
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM outbox WHERE published_at_ms IS NULL"), 0);
+    let received = gateway.received.lock().unwrap();
+    let mut keys: Vec<&str> = received
+        .iter()
+        .flat_map(|r| r.headers.iter().filter(|(n, _)| n == "idempotency-key").map(|(_, v)| v.as_str()))
+        .collect();
+    let sent = keys.len();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), sent, "no message was sent twice");
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'receipt'"), 9);
+}
+}
