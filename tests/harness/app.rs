@@ -13,6 +13,9 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const DONOR_TOKEN_SECRET: &str = "test-donor-token-secret";
 pub const WEBHOOK_SECRET: &str = "whsec_simulator";
 pub const PROVIDER_API_KEY: &str = "sk_test_simulator";
+pub const RELAY_SECRET: &str = "test-relay-secret";
+/// Leases short enough that a test sees a dead relay's batch taken over.
+pub const RELAY_LEASE_MS: i64 = 2_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -37,6 +40,13 @@ pub fn app_builder(sim_url: &str) -> HostBuilder {
         .env("SPIN_VARIABLE_WEBHOOK_SECRETS", WEBHOOK_SECRET)
         .env("SPIN_VARIABLE_PAYMENT_PROVIDER_API_KEY", PROVIDER_API_KEY)
         .env("SPIN_VARIABLE_PAYMENT_PROVIDER_URL", sim_url)
+        .env("SPIN_VARIABLE_RELAY_SECRET", RELAY_SECRET)
+        .env("SPIN_VARIABLE_RELAY_LEASE_MS", RELAY_LEASE_MS.to_string())
+        .env(
+            "SPIN_VARIABLE_NOTIFICATION_URL",
+            format!("{sim_url}/_sim/inbox/notifications"),
+        )
+        .env("SPIN_VARIABLE_FAILURE_SPIKE_THRESHOLD", "5")
 }
 
 impl App {
@@ -80,6 +90,74 @@ impl App {
         self.host.kill();
         self.host = self.builder.clone().start().await?;
         Ok(())
+    }
+
+    /// Another host running the relay on Spin's cron trigger (spin-cron.toml, every
+    /// second) over the same data, as deployed beside the app.
+    pub async fn start_cron_relay(&self) -> Result<Host> {
+        self.builder
+            .clone()
+            .manifest("spin-cron.toml")
+            .port(free_port())
+            .start()
+            .await
+    }
+
+    /// One relay run through `POST /internal/outbox/relay`; returns its report.
+    pub async fn relay_once(&self) -> Result<Value> {
+        let response = reqwest::Client::new()
+            .post(self.url("/internal/outbox/relay"))
+            .bearer_auth(RELAY_SECRET)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        anyhow::ensure!(status == 200, "relay run answered {status}: {body}");
+        Ok(body)
+    }
+
+    /// The relay's health figures (`GET /api/v1/admin/relay`).
+    pub async fn relay_health(&self) -> Result<Value> {
+        Ok(reqwest::Client::new()
+            .get(self.url("/api/v1/admin/relay"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Runs the relay until nothing is left to publish or send.
+    pub async fn relay_until_idle(&self, within: Duration) -> Result<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            self.relay_once().await?;
+            let health = self.relay_health().await?;
+            if health["backlog"] == 0 && health["notifications"]["pending"] == 0 && health["feed"]["pending"] == 0 {
+                return Ok(health);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "relay not idle after {within:?}: {health}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// What the simulator's inbox `channel` received (the notification gateway is
+    /// `notifications`).
+    pub async fn inbox(&self, channel: &str) -> Result<Vec<Value>> {
+        Ok(serde_json::from_value(self.sim_get(&format!("/_sim/inbox/{channel}")).await?)?)
+    }
+
+    /// Reconciliation (`GET /api/v1/admin/reconciliation`), provider included.
+    pub async fn reconciliation(&self) -> Result<Value> {
+        Ok(reqwest::Client::new()
+            .get(self.url("/api/v1/admin/reconciliation"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
     }
 
     /// SIGKILL: no drain, no cleanup, as a machine crash looks to the process.

@@ -93,8 +93,13 @@ impl App {
 
     /// Creates an ACTIVE campaign in `currency`; returns its id.
     pub async fn campaign(&self, currency: &str) -> String {
+        self.campaign_with_goal(currency, 1_000_000).await
+    }
+
+    /// Creates an ACTIVE campaign in `currency` with this goal; returns its id.
+    pub async fn campaign_with_goal(&self, currency: &str, goal_minor: u64) -> String {
         let auth = format!("Bearer {ADMIN_TOKEN}");
-        let body = json!({ "title": "Clean water", "description": "Wells", "goal_minor": 1_000_000, "currency": currency });
+        let body = json!({ "title": "Clean water", "description": "Wells", "goal_minor": goal_minor, "currency": currency });
         let answer = self
             .call(
                 Method::POST,
@@ -120,6 +125,22 @@ impl App {
             Method::POST,
             "/api/v1/pledges",
             &headers,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/pledges/{pledge}/refund` as the admin, with this key and body.
+    pub async fn refund(&self, pledge: &str, key: &str, body: &Value) -> Answer {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        self.call(
+            Method::POST,
+            &format!("/api/v1/pledges/{pledge}/refund"),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("idempotency-key", key),
+            ],
             Some(body.to_string().into_bytes()),
         )
         .await

@@ -47,6 +47,12 @@ impl HostBuilder {
         }
     }
 
+    /// The same settings with another manifest (relative to the repository root).
+    pub fn manifest(mut self, manifest: &str) -> Self {
+        self.manifest = repo_root().join(manifest);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self

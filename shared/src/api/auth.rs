@@ -24,21 +24,30 @@ fn bearer<'r>(req: &'r ApiRequest, realm: &str) -> Result<Option<&'r str>, Probl
         .ok_or_else(|| challenge(realm, "the Authorization header must be `Bearer <token>`"))
 }
 
-fn is_admin_token(token: &str, admin_token: &str) -> bool {
-    !admin_token.is_empty() && bool::from(token.as_bytes().ct_eq(admin_token.as_bytes()))
+fn is_token(token: &str, expected: &str) -> bool {
+    !expected.is_empty() && bool::from(token.as_bytes().ct_eq(expected.as_bytes()))
 }
 
 /// Checks `Authorization: Bearer <token>` against the configured admin token.
 /// Missing or malformed credentials answer 401; a wrong token answers 403.
 pub fn require_admin(req: &ApiRequest, admin_token: &str) -> Result<(), Problem> {
-    const REALM: &str = "careforall-admin";
-    let token = bearer(req, REALM)?
-        .ok_or_else(|| challenge(REALM, "this route needs an admin bearer token"))?;
-    if !is_admin_token(token, admin_token) {
+    require_secret(req, admin_token, "careforall-admin", "an admin token")
+}
+
+/// Checks `Authorization: Bearer <token>` against the relay's shared secret (the
+/// scheduler calling `POST /internal/outbox/relay`).
+pub fn require_relay_secret(req: &ApiRequest, relay_secret: &str) -> Result<(), Problem> {
+    require_secret(req, relay_secret, "careforall-relay", "the relay secret")
+}
+
+fn require_secret(req: &ApiRequest, expected: &str, realm: &str, what: &str) -> Result<(), Problem> {
+    let token = bearer(req, realm)?
+        .ok_or_else(|| challenge(realm, &format!("this route needs {what} as bearer token")))?;
+    if !is_token(token, expected) {
         return Err(Problem::new(
             403,
             "forbidden",
-            "the bearer token is not an admin token",
+            format!("the bearer token is not {what}"),
         ));
     }
     Ok(())
@@ -68,7 +77,7 @@ pub fn identify_reader(
             "this route needs a donor token (from the pledge or its receipt) or an admin token",
         )
     })?;
-    if is_admin_token(token, admin_token) {
+    if is_token(token, admin_token) {
         return Ok(Reader::Admin);
     }
     verify(token_secret, token, now_secs)

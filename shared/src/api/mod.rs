@@ -1,6 +1,7 @@
 //! HTTP API handlers as plain functions from [`ApiRequest`] to [`ApiResponse`], so the
 //! components stay thin and everything here is testable natively against real SQLite.
 
+pub mod admin;
 pub mod auth;
 pub mod campaigns;
 pub mod donor_history;
@@ -11,6 +12,8 @@ pub mod pagination;
 pub mod pledges;
 pub mod problem;
 pub mod refunds;
+pub mod relay;
+pub mod totals;
 pub mod webhooks;
 
 pub use problem::Problem;

@@ -5,12 +5,14 @@ mod database;
 mod http;
 mod postgres;
 mod provider;
+mod relay;
 mod sqlite;
 
 pub use database::open_database;
 pub use http::SpinHttp;
 pub use postgres::SpinPostgres;
 pub use provider::ProviderSettings;
+pub use relay::relay_settings_from_variables;
 pub use spin_sdk::variables;
 pub use sqlite::SpinSqlite;
 

@@ -1,0 +1,49 @@
+//! The outbox relay component. One `.wasm`, two entry points: Spin's cron trigger
+//! (`handle-cron-event`, from `spin-cron.toml`) and `POST /internal/outbox/relay` (from
+//! `spin.toml`, for schedulers outside Spin). Both run the same relay once.
+
+use careforall::relay::{Relay, RelayError, RunReport};
+use careforall::spin::{
+    api_request, new_id, now_ms, open_database, relay_settings_from_variables, spin_response,
+    variables, SpinHttp,
+};
+use spin_sdk::http::{Request, Response};
+use spin_sdk::http_component;
+
+wit_bindgen::generate!({
+    world: "spin-cron",
+    path: "../../wit/spin-cron.wit",
+});
+
+/// Runs `body` with a relay over the configured database and settings.
+fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
+    let db = open_database()?;
+    let settings = relay_settings_from_variables()?;
+    let relay = Relay {
+        db: db.as_ref(),
+        http: &SpinHttp,
+        settings: &settings,
+        clock: &now_ms,
+        new_id: &new_id,
+    };
+    Ok(body(&relay))
+}
+
+#[http_component]
+fn outbox_relay(req: Request) -> anyhow::Result<Response> {
+    let secret = variables::get("relay_secret")?;
+    let req = api_request(&req);
+    with_relay(|relay| spin_response(careforall::api::relay::handle(&req, &secret, relay)))
+}
+
+struct Scheduled;
+
+impl Guest for Scheduled {
+    fn handle_cron_event(_metadata: Metadata) -> Result<(), Error> {
+        let report: Result<RunReport, RelayError> =
+            with_relay(|relay| relay.run()).map_err(|e| Error::Other(format!("{e:#}")))?;
+        report.map(drop).map_err(|e| Error::Other(e.to_string()))
+    }
+}
+
+export!(Scheduled);

@@ -1,0 +1,51 @@
+//! The relay's settings from Spin variables, each parse error naming its variable.
+
+use super::variables;
+use crate::relay::feed::FeedSettings;
+use crate::relay::notify::NotifySettings;
+use crate::relay::RelaySettings;
+use anyhow::Context;
+
+fn number<T: std::str::FromStr>(name: &str) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = variables::get(name)?;
+    raw.trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("variable {name} = `{raw}`: {e}"))
+}
+
+pub fn relay_settings_from_variables() -> anyhow::Result<RelaySettings> {
+    let subscribers: Vec<String> = variables::get("feed_subscribers")?
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let signing_secret = variables::get("feed_signing_secret")?.into_bytes();
+    anyhow::ensure!(
+        subscribers.is_empty() || !signing_secret.is_empty(),
+        "variable feed_subscribers names subscribers but feed_signing_secret is empty"
+    );
+    Ok(RelaySettings {
+        batch_size: number("relay_batch_size")?,
+        lease_ms: number("relay_lease_ms")?,
+        time_budget_ms: RelaySettings::DEFAULT_TIME_BUDGET_MS,
+        deliveries_per_run: RelaySettings::DEFAULT_DELIVERIES_PER_RUN,
+        notify: NotifySettings {
+            gateway_url: variables::get("notification_url")?,
+            admin_email: variables::get("admin_alert_email")?,
+            public_base_url: variables::get("public_base_url")?,
+            donor_token_secret: variables::get("donor_token_secret")
+                .context("variable donor_token_secret")?
+                .into_bytes(),
+            failure_spike_threshold: number("failure_spike_threshold")?,
+            failure_window_ms: number::<i64>("failure_window_secs")? * 1000,
+        },
+        feed: FeedSettings {
+            subscribers,
+            signing_secret,
+        },
+    })
+}
