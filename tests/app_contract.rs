@@ -10,6 +10,9 @@ const SPIN_INTERFACES: &[&str] = &[
     "fermyon:spin/key-value@2.0.0",
     "fermyon:spin/variables@2.0.0",
     "spin:postgres/postgres@4.0.0",
+    // The types of the cron trigger plugin's world (no functions), which a component
+    // with a `handle-cron-event` export imports; only the relay has one.
+    "fermyon:spin-cron/cron-types@2.0.0",
 ];
 
 /// WASI p2 interfaces a Rust guest may import (std's own plus wasi:http outgoing).
@@ -58,7 +61,8 @@ fn every_component_is_a_functions_crate_built_for_wasm32_wasip2() {
     );
 }
 
-/// The names a component imports at its top level (not those of nested modules).
+/// The names of the interfaces and functions a component imports at its top level (not
+/// those of nested modules, nor bare type imports such as a world's `use`d types).
 fn top_level_imports(bytes: &[u8]) -> Vec<String> {
     use wasmparser::{Parser, Payload};
     let mut depth = 0usize;
@@ -69,7 +73,10 @@ fn top_level_imports(bytes: &[u8]) -> Vec<String> {
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentImportSection(reader) if depth == 0 => {
                 for import in reader {
-                    names.push(import.expect("a valid import").name.0.to_string());
+                    let import = import.expect("a valid import");
+                    if !matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
+                        names.push(import.name.0.to_string());
+                    }
                 }
             }
             _ => {}
