@@ -16,12 +16,19 @@ both_backends! {
 }
 
 async fn settle(app: &App) {
-    app.deliveries_settled(Duration::from_secs(60)).await.unwrap();
+    app.deliveries_settled(Duration::from_secs(60))
+        .await
+        .unwrap();
 }
 
 async fn totals(app: &App, campaign: &str) -> Value {
     let answer = app
-        .call(Method::GET, &format!("/api/v1/campaigns/{campaign}/totals"), &[], None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/campaigns/{campaign}/totals"),
+            &[],
+            None,
+        )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.raw);
     answer.body
@@ -31,20 +38,31 @@ async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Bac
     let app = App::start(backend, Config::default()).await.unwrap();
     let campaign = app.campaign_with_goal("USD", 5_000).await;
     let empty = totals(&app, &campaign).await;
-    assert_eq!((empty["raised_minor"].clone(), empty["as_of"].clone()), (json!(0), Value::Null));
+    assert_eq!(
+        (empty["raised_minor"].clone(), empty["as_of"].clone()),
+        (json!(0), Value::Null)
+    );
     app.call(Method::GET, "/api/v1/campaigns/nope/totals", &[], None)
         .await
         .problem(404, "campaign_not_found");
-    app.call(Method::GET, &format!("/api/v1/campaigns/{campaign}/totals?x=1"), &[], None)
-        .await
-        .problem(400, "invalid_query");
+    app.call(
+        Method::GET,
+        &format!("/api/v1/campaigns/{campaign}/totals?x=1"),
+        &[],
+        None,
+    )
+    .await
+    .problem(400, "invalid_query");
 
     // Captured 4_000 and 2_500, one declined (…13), one held for manual capture (…77).
     let amounts = [4_000u64, 2_500, 1_013, 1_077];
     let mut ids = Vec::new();
     for (i, amount) in amounts.iter().enumerate() {
         let answer = app
-            .pledge(Some(&format!("k{i}")), &pledge_body(&campaign, *amount, &format!("d{i}@example.org")))
+            .pledge(
+                Some(&format!("k{i}")),
+                &pledge_body(&campaign, *amount, &format!("d{i}@example.org")),
+            )
             .await;
         assert_eq!(answer.status, 201, "{}", answer.raw);
         ids.push(answer.body["pledge"]["id"].as_str().unwrap().to_string());
@@ -58,18 +76,29 @@ async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Bac
     let after = totals(&app, &campaign).await;
     assert_eq!(after["raised_minor"], 6_500, "{after}");
     assert_eq!(after["captured_count"], 2);
-    assert_eq!(after["pledge_count"], 3, "the declined pledge promises nothing: {after}");
+    assert_eq!(
+        after["pledge_count"], 3,
+        "the declined pledge promises nothing: {after}"
+    );
     assert_eq!(after["pledged_minor"], 4_000 + 2_500 + 1_077);
     assert_eq!(after["donor_count"], 2);
     assert_eq!(after["relay_lag_ms"], 0);
     assert!(after["as_of"].as_i64().unwrap() > 0);
 
-    let refund = app.refund(&ids[0], "r1", &json!({ "amount_minor": 1_500 })).await;
+    let refund = app
+        .refund(&ids[0], "r1", &json!({ "amount_minor": 1_500 }))
+        .await;
     assert_eq!(refund.status, 201, "{}", refund.raw);
     settle(&app).await;
     app.relay_until_idle(Duration::from_secs(30)).await.unwrap();
     let refunded = totals(&app, &campaign).await;
-    assert_eq!((refunded["raised_minor"].clone(), refunded["refunded_minor"].clone()), (json!(5_000), json!(1_500)));
+    assert_eq!(
+        (
+            refunded["raised_minor"].clone(),
+            refunded["refunded_minor"].clone()
+        ),
+        (json!(5_000), json!(1_500))
+    );
 
     let report = app.reconciliation().await.unwrap();
     assert_eq!(report["ok"], true, "{report}");
@@ -77,14 +106,30 @@ async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Bac
 
     // One receipt per captured pledge, the goal alert once; the receipt's link works.
     let inbox = app.inbox("notifications").await.unwrap();
-    let kinds: Vec<&str> = inbox.iter().map(|m| m["body"]["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "receipt").count(), 2, "{inbox:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "goal_reached").count(), 1, "{inbox:?}");
-    let receipt = inbox.iter().find(|m| m["body"]["pledge_id"] == ids[0].as_str()).unwrap();
+    let kinds: Vec<&str> = inbox
+        .iter()
+        .map(|m| m["body"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "receipt").count(),
+        2,
+        "{inbox:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "goal_reached").count(),
+        1,
+        "{inbox:?}"
+    );
+    let receipt = inbox
+        .iter()
+        .find(|m| m["body"]["pledge_id"] == ids[0].as_str())
+        .unwrap();
     assert_eq!(receipt["body"]["to"], "d0@example.org");
     assert_eq!(receipt["idempotency_key"], receipt["body"]["id"]);
     let link = receipt["body"]["history_url"].as_str().unwrap();
-    let path = link.strip_prefix("http://127.0.0.1:3000").expect("link on public_base_url");
+    let path = link
+        .strip_prefix("http://127.0.0.1:3000")
+        .expect("link on public_base_url");
     let history = app.call(Method::GET, path, &[], None).await;
     assert_eq!(history.status, 200, "{}", history.raw);
     assert_eq!(history.body["items"][0]["id"], ids[0].as_str());
@@ -93,37 +138,65 @@ async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Bac
 async fn the_relay_route_needs_its_secret_and_nothing_else(backend: Backend) {
     let app = App::start(backend, Config::default()).await.unwrap();
     let path = "/internal/outbox/relay";
-    app.call(Method::POST, path, &[], None).await.problem(401, "unauthorized");
-    app.call(Method::POST, path, &[("authorization", "Bearer wrong")], None)
+    app.call(Method::POST, path, &[], None)
         .await
-        .problem(403, "forbidden");
+        .problem(401, "unauthorized");
+    app.call(
+        Method::POST,
+        path,
+        &[("authorization", "Bearer wrong")],
+        None,
+    )
+    .await
+    .problem(403, "forbidden");
     let auth = format!("Bearer {RELAY_SECRET}");
     app.call(Method::GET, path, &[("authorization", &auth)], None)
         .await
         .problem(405, "method_not_allowed");
-    app.call(Method::POST, path, &[("authorization", &auth)], Some(b"{}".to_vec()))
-        .await
-        .problem(400, "unexpected_input");
-    let run = app.call(Method::POST, path, &[("authorization", &auth)], None).await;
+    app.call(
+        Method::POST,
+        path,
+        &[("authorization", &auth)],
+        Some(b"{}".to_vec()),
+    )
+    .await
+    .problem(400, "unexpected_input");
+    let run = app
+        .call(Method::POST, path, &[("authorization", &auth)], None)
+        .await;
     assert_eq!(run.status, 200, "{}", run.raw);
     assert_eq!(run.body["published"], 0);
-    app.admin_get("/api/v1/admin/relay?x=1").await.problem(400, "invalid_query");
-    app.call(Method::GET, "/api/v1/admin/relay", &[], None).await.problem(401, "unauthorized");
+    app.admin_get("/api/v1/admin/relay?x=1")
+        .await
+        .problem(400, "invalid_query");
+    app.call(Method::GET, "/api/v1/admin/relay", &[], None)
+        .await
+        .problem(401, "unauthorized");
     app.admin_get("/api/v1/admin/reconciliation?provider=maybe")
         .await
         .problem(400, "invalid_query");
-    app.admin_get("/api/v1/admin/nothing").await.problem(404, "not_found");
+    app.admin_get("/api/v1/admin/nothing")
+        .await
+        .problem(404, "not_found");
 }
 
 /// `n` concurrent pledges (amounts the simulator captures); every one must be accepted.
 async fn pledge_for(app: &App, campaign: &str, prefix: &str, n: usize) -> usize {
     let answers = join_all((0..n).map(|i| {
-        let body = pledge_body(campaign, 1_000 + 100 * i as u64, &format!("{prefix}{i}@example.org"));
+        let body = pledge_body(
+            campaign,
+            1_000 + 100 * i as u64,
+            &format!("{prefix}{i}@example.org"),
+        );
         async move { app.pledge(Some(&format!("{prefix}-{i}")), &body).await }
     }))
     .await;
     for a in &answers {
-        assert_eq!(a.status, 201, "no pledge is refused while the relay is down: {}", a.raw);
+        assert_eq!(
+            a.status, 201,
+            "no pledge is refused while the relay is down: {}",
+            a.raw
+        );
     }
     answers.len()
 }
@@ -135,7 +208,10 @@ async fn wait_idle(app: &App, within: Duration) -> Value {
         if health["backlog"] == 0 {
             return health;
         }
-        assert!(Instant::now() < deadline, "backlog not drained after {within:?}: {health}");
+        assert!(
+            Instant::now() < deadline,
+            "backlog not drained after {within:?}: {health}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -154,16 +230,28 @@ async fn a_stopped_relay_leaves_a_backlog_that_drains_when_it_restarts(backend: 
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let stalled = app.relay_health().await.unwrap();
     assert!(stalled["backlog"].as_u64().unwrap() >= 60, "{stalled}");
-    assert!(stalled["oldest_unpublished_age_ms"].as_i64().unwrap() >= 1_000, "{stalled}");
+    assert!(
+        stalled["oldest_unpublished_age_ms"].as_i64().unwrap() >= 1_000,
+        "{stalled}"
+    );
     let behind = totals(&app, &campaign).await;
-    assert!(behind["relay_lag_ms"].as_i64().unwrap() >= 1_000, "{behind}");
+    assert!(
+        behind["relay_lag_ms"].as_i64().unwrap() >= 1_000,
+        "{behind}"
+    );
 
     let _cron = app.start_cron_relay().await.unwrap();
     let drained = wait_idle(&app, Duration::from_secs(30)).await;
-    assert!(drained["runs"]["sampled"].as_u64().unwrap() > 0, "{drained}");
+    assert!(
+        drained["runs"]["sampled"].as_u64().unwrap() > 0,
+        "{drained}"
+    );
     let ledger = app.ledger().await.unwrap();
     let now = totals(&app, &campaign).await;
-    assert_eq!(now["raised_minor"], ledger["captured_minor"], "{now} vs {ledger}");
+    assert_eq!(
+        now["raised_minor"], ledger["captured_minor"],
+        "{now} vs {ledger}"
+    );
     assert_eq!(now["captured_count"], 80);
     let report = app.reconciliation().await.unwrap();
     assert_eq!(report["ok"], true, "{report}");

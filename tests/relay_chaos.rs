@@ -40,14 +40,25 @@ const PLEDGES_PER_WORKER: u64 = 40;
 
 async fn totals(app: &App, campaign: &str) -> Value {
     let answer = app
-        .call(Method::GET, &format!("/api/v1/campaigns/{campaign}/totals"), &[], None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/campaigns/{campaign}/totals"),
+            &[],
+            None,
+        )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.raw);
     answer.body
 }
 
 /// Creates pledges (some declined by their amount) and asks for refunds of earlier ones.
-async fn worker(app: &App, campaigns: &[String], worker: u64, seed: u64, pledged: &Mutex<Vec<String>>) {
+async fn worker(
+    app: &App,
+    campaigns: &[String],
+    worker: u64,
+    seed: u64,
+    pledged: &Mutex<Vec<String>>,
+) {
     let mut rng = Rng(seed ^ (worker + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     for i in 0..PLEDGES_PER_WORKER {
         let campaign = &campaigns[rng.below(campaigns.len() as u64) as usize];
@@ -55,7 +66,10 @@ async fn worker(app: &App, campaigns: &[String], worker: u64, seed: u64, pledged
         let amount = 100 * (5 + rng.below(200)) + if rng.below(8) == 0 { 13 } else { 0 };
         let email = format!("donor{}@example.org", rng.below(30));
         let answer = app
-            .pledge(Some(&format!("w{worker}-{i}")), &pledge_body(campaign, amount, &email))
+            .pledge(
+                Some(&format!("w{worker}-{i}")),
+                &pledge_body(campaign, amount, &email),
+            )
             .await;
         assert_eq!(answer.status, 201, "{}", answer.raw);
         pledged
@@ -113,7 +127,9 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
         while !stop.load(Ordering::SeqCst) {
             for campaign in &campaigns {
                 let t = totals(&app, campaign).await;
-                let raised = t["raised_minor"].as_i64().expect("raised is a whole number");
+                let raised = t["raised_minor"]
+                    .as_i64()
+                    .expect("raised is a whole number");
                 assert!(raised >= 0, "raised went negative: {t}");
                 assert_eq!(
                     raised,
@@ -139,7 +155,9 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
         };
         let work = join_all((0..WORKERS).map(|w| worker(&app, &campaigns, w, seed, &pledged)));
         let (_, _) = tokio::join!(killer, work);
-        app.deliveries_settled(Duration::from_secs(120)).await.unwrap();
+        app.deliveries_settled(Duration::from_secs(120))
+            .await
+            .unwrap();
         // Leases of the killed relay expire; the survivors finish everything.
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
@@ -153,13 +171,21 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
         stop.store(true, Ordering::SeqCst);
     };
     tokio::join!(watch, on_demand, load);
-    assert!(observations.load(Ordering::SeqCst) > 30, "totals were watched throughout");
+    assert!(
+        observations.load(Ordering::SeqCst) > 30,
+        "totals were watched throughout"
+    );
 
     // Every campaign's totals against the provider's own books.
     let pledges = app.all_pledges().await;
     let campaign_of: BTreeMap<&str, &str> = pledges
         .iter()
-        .map(|p| (p["id"].as_str().unwrap(), p["campaign_id"].as_str().unwrap()))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap(),
+                p["campaign_id"].as_str().unwrap(),
+            )
+        })
         .collect();
     let ledger = app.ledger().await.unwrap();
     let mut expected: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
@@ -205,14 +231,21 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
             .insert(body["id"].as_str().unwrap().to_string());
     }
     for (key, set) in &ids {
-        assert_eq!(set.len(), 1, "{key:?} was notified under several ids: {set:?}");
+        assert_eq!(
+            set.len(),
+            1,
+            "{key:?} was notified under several ids: {set:?}"
+        );
     }
     let receipts: BTreeSet<String> = ids
         .keys()
         .filter(|(k, _)| k == "receipt")
         .map(|(_, s)| s.clone())
         .collect();
-    assert_eq!(receipts, captured_pledges, "one receipt per captured pledge");
+    assert_eq!(
+        receipts, captured_pledges,
+        "one receipt per captured pledge"
+    );
     let goal = ids.keys().filter(|(k, _)| k == "goal_reached").count();
     assert_eq!(goal, 1, "only the first campaign has a reachable goal");
     let unsent = app

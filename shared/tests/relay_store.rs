@@ -140,7 +140,12 @@ fn relay<'a>(
 }
 
 fn count(db: &dyn SqlExecutor, sql: &str) -> i64 {
-    db.execute(sql, &[]).unwrap().first().unwrap().i64("n").unwrap()
+    db.execute(sql, &[])
+        .unwrap()
+        .first()
+        .unwrap()
+        .i64("n")
+        .unwrap()
 }
 
 /// A deterministic shuffle (xorshift), so a failure names a reproducible order.
@@ -162,7 +167,13 @@ fn donation_day(db: &dyn SqlExecutor) {
         let id = format!("p{i}");
         let campaign_id = if i % 2 == 0 { "c1" } else { "c2" };
         let amount = 100 * (i + 1);
-        pledge(db, campaign_id, &id, amount, &format!("donor{}@example.org", i % 5));
+        pledge(
+            db,
+            campaign_id,
+            &id,
+            amount,
+            &format!("donor{}@example.org", i % 5),
+        );
         let captured = PaymentEvent::Captured {
             captured_minor: amount,
         };

@@ -134,10 +134,16 @@ impl App {
         loop {
             self.relay_once().await?;
             let health = self.relay_health().await?;
-            if health["backlog"] == 0 && health["notifications"]["pending"] == 0 && health["feed"]["pending"] == 0 {
+            if health["backlog"] == 0
+                && health["notifications"]["pending"] == 0
+                && health["feed"]["pending"] == 0
+            {
                 return Ok(health);
             }
-            anyhow::ensure!(Instant::now() < deadline, "relay not idle after {within:?}: {health}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "relay not idle after {within:?}: {health}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -145,7 +151,9 @@ impl App {
     /// What the simulator's inbox `channel` received (the notification gateway is
     /// `notifications`).
     pub async fn inbox(&self, channel: &str) -> Result<Vec<Value>> {
-        Ok(serde_json::from_value(self.sim_get(&format!("/_sim/inbox/{channel}")).await?)?)
+        Ok(serde_json::from_value(
+            self.sim_get(&format!("/_sim/inbox/{channel}")).await?,
+        )?)
     }
 
     /// Reconciliation (`GET /api/v1/admin/reconciliation`), provider included.

@@ -20,9 +20,15 @@ pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
 }
 
 fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
-    let page = req.path.trim_end_matches('/').strip_prefix("/api/v1/admin/");
+    let page = req
+        .path
+        .trim_end_matches('/')
+        .strip_prefix("/api/v1/admin/");
     if !matches!(page, Some("relay" | "reconciliation")) {
-        return Err(Problem::not_found("not_found", format!("no route for {}", req.path)));
+        return Err(Problem::not_found(
+            "not_found",
+            format!("no route for {}", req.path),
+        ));
     }
     if req.method != "GET" {
         return Err(Problem::method_not_allowed("GET"));
@@ -46,12 +52,13 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
                     ))
                 }
             };
-            let report = reconcile::reconcile(ctx.db, provider, ctx.now_ms).map_err(|e| match e {
-                reconcile::ReconcileError::Db(e) => Problem::storage(e),
-                reconcile::ReconcileError::Provider(e) => {
-                    Problem::new(502, "provider_unavailable", e.to_string())
-                }
-            })?;
+            let report =
+                reconcile::reconcile(ctx.db, provider, ctx.now_ms).map_err(|e| match e {
+                    reconcile::ReconcileError::Db(e) => Problem::storage(e),
+                    reconcile::ReconcileError::Provider(e) => {
+                        Problem::new(502, "provider_unavailable", e.to_string())
+                    }
+                })?;
             Ok(ApiResponse::json(200, &report))
         }
     }
@@ -61,6 +68,10 @@ fn no_query(req: &ApiRequest) -> Result<(), Problem> {
     if req.query.is_empty() {
         Ok(())
     } else {
-        Err(Problem::new(400, "invalid_query", "this route takes no query parameters"))
+        Err(Problem::new(
+            400,
+            "invalid_query",
+            "this route takes no query parameters",
+        ))
     }
 }

@@ -40,7 +40,12 @@ pub fn require_relay_secret(req: &ApiRequest, relay_secret: &str) -> Result<(), 
     require_secret(req, relay_secret, "careforall-relay", "the relay secret")
 }
 
-fn require_secret(req: &ApiRequest, expected: &str, realm: &str, what: &str) -> Result<(), Problem> {
+fn require_secret(
+    req: &ApiRequest,
+    expected: &str,
+    realm: &str,
+    what: &str,
+) -> Result<(), Problem> {
     let token = bearer(req, realm)?
         .ok_or_else(|| challenge(realm, &format!("this route needs {what} as bearer token")))?;
     if !is_token(token, expected) {

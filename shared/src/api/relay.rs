@@ -12,14 +12,21 @@ pub fn handle(req: &ApiRequest, relay_secret: &str, relay: &Relay<'_>) -> ApiRes
 
 fn route(req: &ApiRequest, relay_secret: &str, relay: &Relay<'_>) -> Result<ApiResponse, Problem> {
     if req.path.trim_end_matches('/') != "/internal/outbox/relay" {
-        return Err(Problem::not_found("not_found", format!("no route for {}", req.path)));
+        return Err(Problem::not_found(
+            "not_found",
+            format!("no route for {}", req.path),
+        ));
     }
     if req.method != "POST" {
         return Err(Problem::method_not_allowed("POST"));
     }
     require_relay_secret(req, relay_secret)?;
     if !req.body.is_empty() || !req.query.is_empty() {
-        return Err(Problem::new(400, "unexpected_input", "a relay run takes no body and no query"));
+        return Err(Problem::new(
+            400,
+            "unexpected_input",
+            "a relay run takes no body and no query",
+        ));
     }
     let report = relay
         .run()

@@ -39,13 +39,20 @@ pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
 fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
     let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').skip(1).collect();
     let ["api", "v1", "campaigns", id, "totals"] = segments.as_slice() else {
-        return Err(Problem::not_found("not_found", format!("no route for {}", req.path)));
+        return Err(Problem::not_found(
+            "not_found",
+            format!("no route for {}", req.path),
+        ));
     };
     if req.method != "GET" {
         return Err(Problem::method_not_allowed("GET"));
     }
     if !req.query.is_empty() {
-        return Err(Problem::new(400, "invalid_query", "totals take no query parameters"));
+        return Err(Problem::new(
+            400,
+            "invalid_query",
+            "totals take no query parameters",
+        ));
     }
     let relay_lag_ms = health::lag_ms(ctx.db, ctx.now_ms).map_err(Problem::storage)?;
     let view = match totals::read(ctx.db, id).map_err(Problem::storage)? {

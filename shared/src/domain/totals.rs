@@ -47,7 +47,6 @@ impl Contribution {
             captured_count: self.captured_count - other.captured_count,
         }
     }
-
 }
 
 impl std::ops::Add for Contribution {
@@ -84,7 +83,11 @@ pub fn advance(applied: Option<&Snapshot>, next: &Snapshot) -> Option<Advance> {
     let was_captured = before.is_some_and(|s| s.captured_minor > 0);
     let was_failed = before.is_some_and(|s| s.status == PledgeStatus::Failed);
     Some(Advance {
-        delta: Contribution::of(&next.state).minus(before.as_ref().map_or_else(Contribution::default, Contribution::of)),
+        delta: Contribution::of(&next.state).minus(
+            before
+                .as_ref()
+                .map_or_else(Contribution::default, Contribution::of),
+        ),
         first_capture: !was_captured && next.state.captured_minor > 0,
         failed: !was_failed && next.state.status == PledgeStatus::Failed,
     })
@@ -123,8 +126,7 @@ impl Totals {
             captured_minor: self.captured_minor.into(),
             refunded_minor: self.refunded_minor.into(),
             captured_count: self.captured_count.into(),
-        }
-            + delta;
+        } + delta;
         let field = |field: &'static str, value: i128| {
             u64::try_from(value).map_err(|_| ImpossibleTotals { field, value })
         };
@@ -153,8 +155,12 @@ mod tests {
 
     /// A pledge's life as the versions it goes through, following the state machine.
     fn life() -> impl Strategy<Value = Vec<Snapshot>> {
-        (1u64..10_000, 0u8..4, prop::collection::vec(1u64..10_000, 0..4)).prop_map(
-            |(amount, path, refunds)| {
+        (
+            1u64..10_000,
+            0u8..4,
+            prop::collection::vec(1u64..10_000, 0..4),
+        )
+            .prop_map(|(amount, path, refunds)| {
                 let mut states = vec![PledgeState::new(amount)];
                 let with = |status, captured, refunded| PledgeState {
                     status,
@@ -190,8 +196,7 @@ mod tests {
                         state,
                     })
                     .collect()
-            },
-        )
+            })
     }
 
     proptest! {
@@ -256,12 +261,29 @@ mod tests {
             refunded_minor: 400,
             ..captured
         };
-        let late = advance(None, &Snapshot { version: 3, state: refunded }).unwrap();
+        let late = advance(
+            None,
+            &Snapshot {
+                version: 3,
+                state: refunded,
+            },
+        )
+        .unwrap();
         assert!(late.first_capture);
         let totals = Totals::default().with(late.delta, 1).unwrap();
         assert_eq!(totals.raised_minor(), 600);
-        let applied = Snapshot { version: 3, state: refunded };
-        assert!(advance(Some(&applied), &Snapshot { version: 2, state: captured }).is_none());
+        let applied = Snapshot {
+            version: 3,
+            state: refunded,
+        };
+        assert!(advance(
+            Some(&applied),
+            &Snapshot {
+                version: 2,
+                state: captured
+            }
+        )
+        .is_none());
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub struct HttpResponse {
 /// Sends one HTTP request; `Err` means no response arrived.
 pub trait HttpSend {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, String>;
+
+    /// Sends several requests, concurrently where the sender can; answers in order.
+    fn send_all(&self, requests: Vec<HttpRequest>) -> Vec<Result<HttpResponse, String>> {
+        requests.into_iter().map(|r| self.send(r)).collect()
+    }
 }
 
 pub struct Stripe<'a> {
@@ -110,9 +115,13 @@ fn answer(status: u16, body: &[u8]) -> Result<serde_json::Value, ProviderError> 
 }
 
 fn charge_record(json: &serde_json::Value) -> Result<ChargeRecord, ProviderError> {
-    let malformed = |what: &str| ProviderError::Unavailable(format!("charge without {what}: {json}"));
+    let malformed =
+        |what: &str| ProviderError::Unavailable(format!("charge without {what}: {json}"));
     Ok(ChargeRecord {
-        id: json["id"].as_str().ok_or_else(|| malformed("id"))?.to_string(),
+        id: json["id"]
+            .as_str()
+            .ok_or_else(|| malformed("id"))?
+            .to_string(),
         payment_id: json["payment_intent"]
             .as_str()
             .ok_or_else(|| malformed("payment_intent"))?
@@ -200,7 +209,11 @@ impl PaymentProvider for Stripe<'_> {
         let json = self.get(&query)?;
         let charges = json["data"]
             .as_array()
-            .map(|data| data.iter().map(charge_record).collect::<Result<Vec<_>, _>>())
+            .map(|data| {
+                data.iter()
+                    .map(charge_record)
+                    .collect::<Result<Vec<_>, _>>()
+            })
             .transpose()?
             .unwrap_or_default();
         let next = match json["has_more"].as_bool() {

@@ -1,11 +1,12 @@
 //! Sends queued notifications and feed deliveries over HTTP: claims due rows with a lease,
-//! POSTs each with its id as `Idempotency-Key`, and records the outcome. A failed send is
+//! POSTs each with its id as `Idempotency-Key` (concurrently), and records the outcomes. A failed send is
 //! retried with exponential backoff; after `MAX_ATTEMPTS` the row is marked failed (and
 //! shows in the relay's health figures) instead of being retried forever.
 
 use super::feed::SIGNATURE_HEADER;
 use crate::payments::signature;
 use crate::payments::stripe::{HttpRequest, HttpSend};
+use crate::storage::tx::transaction;
 use crate::storage::{Backend, DbError, SqlExecutor, SqlValue};
 use serde::Serialize;
 
@@ -56,7 +57,11 @@ struct Outgoing {
     attempts: i64,
 }
 
-/// Delivers up to `limit` due rows of `queue`. `signing_secret` signs each body (feed).
+/// Requests sent at once (outbound HTTP runs concurrently within a chunk).
+const CONCURRENT_SENDS: usize = 32;
+
+/// Delivers up to `limit` due rows of `queue`, sent concurrently, their outcomes written
+/// in one transaction. `signing_secret` signs each body (feed).
 pub fn deliver_due(
     db: &dyn SqlExecutor,
     http: &dyn HttpSend,
@@ -66,29 +71,55 @@ pub fn deliver_due(
     lease_ms: i64,
     clock: &dyn Fn() -> i64,
 ) -> Result<Delivered, DbError> {
+    let claimed = claim_due(db, queue, limit, lease_ms, clock())?;
+    let mut outcomes = Vec::with_capacity(claimed.len());
+    for chunk in claimed.chunks(CONCURRENT_SENDS) {
+        let requests = chunk
+            .iter()
+            .map(|out| request(out, signing_secret, clock() / 1000))
+            .collect();
+        outcomes.extend(
+            http.send_all(requests)
+                .into_iter()
+                .map(|result| match result {
+                    Ok(r) if (200..300).contains(&r.status) => None,
+                    Ok(r) => Some(format!("HTTP {}", r.status)),
+                    Err(e) => Some(e),
+                }),
+        );
+    }
+    let now = clock();
+    transaction(db, || record(db, queue, &claimed, outcomes, now))
+}
+
+fn request(out: &Outgoing, signing_secret: Option<&[u8]>, now_secs: i64) -> HttpRequest {
+    let mut headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("idempotency-key".to_string(), out.id.clone()),
+    ];
+    if let Some(secret) = signing_secret {
+        let header = signature::sign(&[secret], now_secs, out.body.as_bytes());
+        headers.push((SIGNATURE_HEADER.to_string(), header));
+    }
+    HttpRequest {
+        method: "POST",
+        url: out.destination.clone(),
+        headers,
+        body: out.body.clone().into_bytes(),
+    }
+}
+
+/// Writes each send's outcome: sent, retry after a backoff, or given up.
+fn record(
+    db: &dyn SqlExecutor,
+    queue: Queue,
+    claimed: &[Outgoing],
+    outcomes: Vec<Option<String>>,
+    now: i64,
+) -> Result<Delivered, DbError> {
+    let table = queue.table();
     let mut done = Delivered::default();
-    for out in claim_due(db, queue, limit, lease_ms, clock())? {
-        let mut headers = vec![
-            ("content-type".to_string(), "application/json".to_string()),
-            ("idempotency-key".to_string(), out.id.clone()),
-        ];
-        if let Some(secret) = signing_secret {
-            let header = signature::sign(&[secret], clock() / 1000, out.body.as_bytes());
-            headers.push((SIGNATURE_HEADER.to_string(), header));
-        }
-        let result = http.send(HttpRequest {
-            method: "POST",
-            url: out.destination.clone(),
-            headers,
-            body: out.body.clone().into_bytes(),
-        });
-        let error = match result {
-            Ok(r) if (200..300).contains(&r.status) => None,
-            Ok(r) => Some(format!("HTTP {}", r.status)),
-            Err(e) => Some(e),
-        };
-        let now = clock();
-        let table = queue.table();
+    for (out, error) in claimed.iter().zip(outcomes) {
         match error {
             None => {
                 db.execute(

@@ -32,7 +32,10 @@ pub fn record_run(db: &dyn SqlExecutor, run: &RunReport) -> Result<(), DbError> 
     )?;
     let id = row.first().map(|r| r.i64("id")).transpose()?.unwrap_or(0);
     if id % 100 == 0 {
-        db.execute("DELETE FROM relay_runs WHERE id <= ?1", &[(id - RUNS_KEPT).into()])?;
+        db.execute(
+            "DELETE FROM relay_runs WHERE id <= ?1",
+            &[(id - RUNS_KEPT).into()],
+        )?;
     }
     Ok(())
 }
@@ -89,13 +92,19 @@ pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<RelayHealth, DbError> {
          FROM outbox WHERE published_at_ms IS NULL",
         &[now_ms.into()],
     )?;
-    let backlog = backlog.first().ok_or_else(|| DbError::Other("COUNT returned no row".into()))?;
+    let backlog = backlog
+        .first()
+        .ok_or_else(|| DbError::Other("COUNT returned no row".into()))?;
     let last_published = db.execute("SELECT MAX(published_at_ms) AS at FROM outbox", &[])?;
     Ok(RelayHealth {
         backlog: backlog.u64("n")?,
         claimed: backlog.u64("claimed")?,
         oldest_unpublished_age_ms: lag_ms(db, now_ms)?,
-        last_published_at_ms: last_published.first().map(|r| r.opt_i64("at")).transpose()?.flatten(),
+        last_published_at_ms: last_published
+            .first()
+            .map(|r| r.opt_i64("at"))
+            .transpose()?
+            .flatten(),
         runs: run_stats(db)?,
         notifications: queue_stats(db, "notifications", now_ms)?,
         feed: queue_stats(db, "feed_deliveries", now_ms)?,
@@ -138,7 +147,8 @@ fn queue_stats(db: &dyn SqlExecutor, table: &str, now_ms: i64) -> Result<QueueSt
         match row.text("status")?.as_str() {
             "pending" => {
                 stats.pending = n;
-                stats.oldest_pending_age_ms = row.opt_i64("oldest")?.map_or(0, |t| (now_ms - t).max(0));
+                stats.oldest_pending_age_ms =
+                    row.opt_i64("oldest")?.map_or(0, |t| (now_ms - t).max(0));
             }
             "sent" => stats.sent = n,
             _ => stats.failed = n,

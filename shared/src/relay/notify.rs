@@ -103,7 +103,10 @@ pub fn consume(
                 id: &id,
                 kind: Kind::FailureSpike,
                 to: &settings.admin_email,
-                subject: format!("{failures} payment failures in {} s", settings.failure_window_ms / 1000),
+                subject: format!(
+                    "{failures} payment failures in {} s",
+                    settings.failure_window_ms / 1000
+                ),
                 details: SpikeDetails {
                     window_start_ms,
                     window_ms: settings.failure_window_ms,

@@ -159,8 +159,16 @@ fn compare_provider(
                 continue;
             };
             for (field, app, provider) in [
-                ("captured_minor", pledge.captured_minor, charge.captured_minor),
-                ("refunded_minor", pledge.refunded_minor, charge.refunded_minor),
+                (
+                    "captured_minor",
+                    pledge.captured_minor,
+                    charge.captured_minor,
+                ),
+                (
+                    "refunded_minor",
+                    pledge.refunded_minor,
+                    charge.refunded_minor,
+                ),
             ] {
                 if app != provider {
                     drift.push(Drift::Provider {

@@ -120,7 +120,10 @@ pub fn consume(
     let mut last_event: BTreeMap<&str, i64> = BTreeMap::new();
     for e in events {
         let id = e.change.pledge_id.as_str();
-        if newest.get(id).is_none_or(|n| n.change.version < e.change.version) {
+        if newest
+            .get(id)
+            .is_none_or(|n| n.change.version < e.change.version)
+        {
             newest.insert(id, e);
         }
         let last = last_event.entry(e.change.campaign_id.as_str()).or_default();
@@ -172,7 +175,12 @@ fn lock_projection(
     let mut params: Vec<SqlValue> = Vec::with_capacity(newest.len() * 3);
     let mut values = Vec::with_capacity(newest.len());
     for (i, e) in newest.values().enumerate() {
-        values.push(format!("(?{}, ?{}, 0, 'PENDING', ?{}, 0, 0)", i * 3 + 1, i * 3 + 2, i * 3 + 3));
+        values.push(format!(
+            "(?{}, ?{}, 0, 'PENDING', ?{}, 0, 0)",
+            i * 3 + 1,
+            i * 3 + 2,
+            i * 3 + 3
+        ));
         params.push(e.change.pledge_id.as_str().into());
         params.push(e.change.campaign_id.as_str().into());
         params.push(SqlValue::Integer(e.change.amount_minor as i64));
@@ -297,8 +305,17 @@ fn update_campaigns(
     let mut params: Vec<SqlValue> = Vec::new();
     let mut values = Vec::new();
     for (i, (campaign_id, c)) in campaigns.iter().enumerate() {
-        values.push(format!("(?{}, ?{}, 0, 0, 0, 0, 0, 0, 0, ?{})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
-        params.extend([(*campaign_id).into(), c.currency.as_str().into(), now_ms.into()]);
+        values.push(format!(
+            "(?{}, ?{}, 0, 0, 0, 0, 0, 0, 0, ?{})",
+            i * 3 + 1,
+            i * 3 + 2,
+            i * 3 + 3
+        ));
+        params.extend([
+            (*campaign_id).into(),
+            c.currency.as_str().into(),
+            now_ms.into(),
+        ]);
     }
     db.execute(
         &format!(
@@ -330,13 +347,13 @@ fn update_campaigns(
     for row in current {
         let c = &campaigns[row.campaign_id.as_str()];
         let donors = new_donors.get(&row.campaign_id).copied().unwrap_or(0);
-        let totals = row
-            .totals
-            .with(c.delta, donors)
-            .map_err(|source| ConsumeError::Impossible {
-                campaign_id: row.campaign_id.clone(),
-                source,
-            })?;
+        let totals =
+            row.totals
+                .with(c.delta, donors)
+                .map_err(|source| ConsumeError::Impossible {
+                    campaign_id: row.campaign_id.clone(),
+                    source,
+                })?;
         let last_event_id = row.last_event_id.max(c.last_event_id);
         db.execute(
             "UPDATE campaign_totals SET pledged_minor = ?2, captured_minor = ?3, refunded_minor = ?4, \

@@ -57,7 +57,10 @@ pub async fn receive(
     StatusCode::ACCEPTED
 }
 
-pub async fn list(State(sim): State<Simulator>, Path(channel): Path<String>) -> Json<Vec<InboxEntry>> {
+pub async fn list(
+    State(sim): State<Simulator>,
+    Path(channel): Path<String>,
+) -> Json<Vec<InboxEntry>> {
     Json(
         sim.books
             .lock()
