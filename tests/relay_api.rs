@@ -2,8 +2,9 @@
 //! the relay route's guard, receipts whose link works, alerts, reconciliation, and a
 //! relay stopped while pledges keep arriving.
 
+use careforall::payments::signature;
 use futures::future::join_all;
-use harness::{both_backends, pledge_body, App, Backend, RELAY_SECRET};
+use harness::{both_backends, pledge_body, App, Backend, FEED_SIGNING_SECRET, RELAY_SECRET};
 use payment_simulator::Config;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -133,6 +134,34 @@ async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Bac
     let history = app.call(Method::GET, path, &[], None).await;
     assert_eq!(history.status, 200, "{}", history.raw);
     assert_eq!(history.body["items"][0]["id"], ids[0].as_str());
+
+    // The event feed: every outbox event once, signed, without the donor's email.
+    let feed = app.inbox("feed").await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for entry in &feed {
+        let raw = entry["raw"].as_str().unwrap();
+        signature::verify(
+            entry["signature"].as_str(),
+            raw.as_bytes(),
+            &[FEED_SIGNING_SECRET.as_bytes()],
+            now,
+            300,
+        )
+        .unwrap_or_else(|e| panic!("feed delivery not signed right ({e:?}): {entry}"));
+        assert!(!raw.contains("@example.org"), "{raw}");
+    }
+    let delivered: std::collections::BTreeSet<i64> = feed
+        .iter()
+        .map(|e| e["body"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(delivered.len(), feed.len(), "each event delivered once");
+    assert_eq!(
+        delivered.len() as i64,
+        app.count("SELECT COUNT(*) FROM outbox").await
+    );
 }
 
 async fn the_relay_route_needs_its_secret_and_nothing_else(backend: Backend) {

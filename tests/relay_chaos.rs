@@ -3,7 +3,8 @@
 //! refunds, a flaky notification gateway, two cron relays plus on-demand runs at once,
 //! and one relay SIGKILLed while it works. Totals are watched the whole time; at the end
 //! they must equal the provider's ledger exactly, every notification must have gone out
-//! under one id per (kind, subject), and reconciliation must find no drift.
+//! under one id per (kind, subject), every event must have reached the feed subscriber,
+//! and reconciliation must find no drift.
 
 use futures::future::join_all;
 use harness::{both_backends, pledge_body, App, Backend};
@@ -162,7 +163,10 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let health = app.relay_health().await.unwrap();
-            if health["backlog"] == 0 && health["notifications"]["pending"] == 0 {
+            if health["backlog"] == 0
+                && health["notifications"]["pending"] == 0
+                && health["feed"]["pending"] == 0
+            {
                 break;
             }
             assert!(Instant::now() < deadline, "relay never went idle: {health}");
@@ -252,4 +256,20 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
         .count("SELECT COUNT(*) FROM notifications WHERE status <> 'sent'")
         .await;
     assert_eq!(unsent, 0);
+
+    // The event feed: every outbox event reached the subscriber under one id.
+    let mut feed: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    for entry in app.inbox("feed").await.unwrap() {
+        feed.entry(entry["body"]["id"].as_i64().unwrap())
+            .or_default()
+            .insert(entry["idempotency_key"].as_str().unwrap().to_string());
+    }
+    assert!(
+        feed.values().all(|keys| keys.len() == 1),
+        "an event went out under several ids"
+    );
+    assert_eq!(
+        feed.len() as i64,
+        app.count("SELECT COUNT(*) FROM outbox").await
+    );
 }

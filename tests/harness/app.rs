@@ -14,6 +14,7 @@ pub const DONOR_TOKEN_SECRET: &str = "test-donor-token-secret";
 pub const WEBHOOK_SECRET: &str = "whsec_simulator";
 pub const PROVIDER_API_KEY: &str = "sk_test_simulator";
 pub const RELAY_SECRET: &str = "test-relay-secret";
+pub const FEED_SIGNING_SECRET: &str = "test-feed-secret";
 /// Leases short enough that a test sees a dead relay's batch taken over.
 pub const RELAY_LEASE_MS: i64 = 2_000;
 
@@ -47,6 +48,11 @@ pub fn app_builder(sim_url: &str) -> HostBuilder {
             format!("{sim_url}/_sim/inbox/notifications"),
         )
         .env("SPIN_VARIABLE_FAILURE_SPIKE_THRESHOLD", "5")
+        .env(
+            "SPIN_VARIABLE_FEED_SUBSCRIBERS",
+            format!("{sim_url}/_sim/inbox/feed"),
+        )
+        .env("SPIN_VARIABLE_FEED_SIGNING_SECRET", FEED_SIGNING_SECRET)
 }
 
 impl App {

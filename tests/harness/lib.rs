@@ -8,8 +8,8 @@ mod host;
 mod postgres;
 
 pub use app::{
-    app_builder, App, Backend, ADMIN_TOKEN, DONOR_TOKEN_SECRET, PROVIDER_API_KEY, RELAY_LEASE_MS,
-    RELAY_SECRET, WEBHOOK_SECRET,
+    app_builder, App, Backend, ADMIN_TOKEN, DONOR_TOKEN_SECRET, FEED_SIGNING_SECRET,
+    PROVIDER_API_KEY, RELAY_LEASE_MS, RELAY_SECRET, WEBHOOK_SECRET,
 };
 pub use client::{pledge_body, Answer};
 pub use host::{free_port, start_failure, Host, HostBuilder};

@@ -18,6 +18,8 @@ pub struct InboxEntry {
     pub signature: Option<String>,
     pub received_at_ms: i64,
     pub body: Value,
+    /// The body exactly as received, for checking its signature.
+    pub raw: String,
 }
 
 pub async fn receive(
@@ -46,6 +48,7 @@ pub async fn receive(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64),
         body: parsed,
+        raw: String::from_utf8_lossy(&body).into_owned(),
     };
     sim.books
         .lock()
