@@ -2,7 +2,7 @@
 //! (`handle-cron-event`, from `spin-cron.toml`) and `POST /internal/outbox/relay` (from
 //! `spin.toml`, for schedulers outside Spin). Both run the same relay once.
 
-use careforall::relay::{Relay, RelayError, RunReport};
+use careforall::relay::Relay;
 use careforall::spin::{
     api_request, new_id, now_ms, open_database, relay_settings_from_variables, spin_response,
     variables, SpinHttp,
@@ -40,9 +40,9 @@ struct Scheduled;
 
 impl Guest for Scheduled {
     fn handle_cron_event(_metadata: Metadata) -> Result<(), Error> {
-        let report: Result<RunReport, RelayError> =
-            with_relay(|relay| relay.run()).map_err(|e| Error::Other(format!("{e:#}")))?;
-        report.map(drop).map_err(|e| Error::Other(e.to_string()))
+        with_relay(|relay| relay.run().map(drop).map_err(|e| e.to_string()))
+            .map_err(|e| Error::Other(format!("{e:#}")))?
+            .map_err(Error::Other)
     }
 }
 

@@ -3,6 +3,7 @@
 //! never reads pledges.
 
 use super::{ApiRequest, ApiResponse, Problem};
+use crate::domain::totals::Totals;
 use crate::relay::{health, totals};
 use crate::storage::{campaigns, SqlExecutor};
 use serde::Serialize;
@@ -18,12 +19,8 @@ struct TotalsView<'a> {
     currency: &'a str,
     goal_minor: u64,
     raised_minor: u64,
-    pledged_minor: u64,
-    captured_minor: u64,
-    refunded_minor: u64,
-    pledge_count: u64,
-    captured_count: u64,
-    donor_count: u64,
+    #[serde(flatten)]
+    totals: Totals,
     /// The newest outbox event (position) reflected in these totals; null before the first.
     as_of: Option<i64>,
     updated_at_ms: Option<i64>,
@@ -55,7 +52,7 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
         ));
     }
     let relay_lag_ms = health::lag_ms(ctx.db, ctx.now_ms).map_err(Problem::storage)?;
-    let view = match totals::read(ctx.db, id).map_err(Problem::storage)? {
+    let body = match totals::read(ctx.db, id).map_err(Problem::storage)? {
         Some(t) => ApiResponse::json(
             200,
             &TotalsView {
@@ -63,17 +60,13 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
                 currency: &t.currency,
                 goal_minor: t.goal_minor,
                 raised_minor: t.totals.raised_minor(),
-                pledged_minor: t.totals.pledged_minor,
-                captured_minor: t.totals.captured_minor,
-                refunded_minor: t.totals.refunded_minor,
-                pledge_count: t.totals.pledge_count,
-                captured_count: t.totals.captured_count,
-                donor_count: t.totals.donor_count,
+                totals: t.totals,
                 as_of: Some(t.last_event_id),
                 updated_at_ms: Some(t.updated_at_ms),
                 relay_lag_ms,
             },
         ),
+        // A campaign the relay has seen no event of yet.
         None => {
             let campaign = campaigns::get(ctx.db, id)
                 .map_err(Problem::storage)?
@@ -87,12 +80,7 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
                     currency: campaign.currency.code(),
                     goal_minor: campaign.goal_minor,
                     raised_minor: 0,
-                    pledged_minor: 0,
-                    captured_minor: 0,
-                    refunded_minor: 0,
-                    pledge_count: 0,
-                    captured_count: 0,
-                    donor_count: 0,
+                    totals: Totals::default(),
                     as_of: None,
                     updated_at_ms: None,
                     relay_lag_ms,
@@ -100,5 +88,5 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
             )
         }
     };
-    Ok(view.with_header("cache-control", "no-store"))
+    Ok(body.with_header("cache-control", "no-store"))
 }

@@ -1,15 +1,15 @@
-//! Applies one claimed batch: in a single transaction, re-reads which of its events are
+//! Applies one claimed batch: in a single transaction, locks those of its events that are
 //! still unpublished (a relay whose lease expired may have lost them to another relay),
-//! feeds those to every consumer and marks them published. Effects and the published
-//! mark commit together, so each event takes effect exactly once; a crash before the
-//! commit leaves the events unpublished for the next run.
+//! feeds them to every consumer and marks them published. Effects and the published mark
+//! commit together, so each event takes effect exactly once; a crash before the commit
+//! leaves the events unpublished for the next run.
 
-use super::claim::placeholders;
-use super::event::{OutboxEvent, EVENT_COLUMNS};
+use super::event::OutboxEvent;
 use super::totals::Positioned;
 use super::{feed, notify, totals, Relay, RelayError};
 use crate::storage::tx::{for_update, transaction};
-use crate::storage::SqlValue;
+use crate::storage::{placeholders, SqlValue};
+use std::collections::BTreeSet;
 
 pub struct Applied {
     pub published: u64,
@@ -19,20 +19,23 @@ pub struct Applied {
 pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied, RelayError> {
     let db = relay.db;
     let ids: Vec<SqlValue> = claimed.iter().map(|e| e.id.into()).collect();
-    let list = placeholders(1, ids.len());
     transaction(db, || {
-        let events = db
+        let unpublished = db
             .execute(
                 &format!(
-                    "SELECT {EVENT_COLUMNS} FROM outbox WHERE id IN ({list}) AND published_at_ms IS NULL \
-                     ORDER BY id{}",
+                    "SELECT id FROM outbox WHERE id IN ({}) AND published_at_ms IS NULL ORDER BY id{}",
+                    placeholders(1, ids.len()),
                     for_update(db)
                 ),
                 &ids,
             )?
             .iter()
-            .map(OutboxEvent::decode)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|r| r.i64("id"))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        let events: Vec<&OutboxEvent> = claimed
+            .iter()
+            .filter(|e| unpublished.contains(&e.id))
+            .collect();
         if events.is_empty() {
             return Ok(Applied {
                 published: 0,
@@ -57,13 +60,12 @@ pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied
         let effects = totals::consume(db, &positioned, now)?;
         notify::consume(db, &effects, &relay.settings.notify, relay.new_id, now)?;
         feed::consume(db, &events, &relay.settings.feed, relay.new_id, now)?;
-        let published: Vec<SqlValue> = events.iter().map(|e| e.id.into()).collect();
         let mut params = vec![SqlValue::Integer(now)];
-        params.extend(published.iter().cloned());
+        params.extend(unpublished.iter().map(|id| SqlValue::Integer(*id)));
         db.execute(
             &format!(
                 "UPDATE outbox SET published_at_ms = ?1, claimed_until_ms = NULL WHERE id IN ({})",
-                placeholders(2, published.len())
+                placeholders(2, unpublished.len())
             ),
             &params,
         )?;

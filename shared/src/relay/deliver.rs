@@ -1,13 +1,14 @@
-//! Sends queued notifications and feed deliveries over HTTP: claims due rows with a lease,
-//! POSTs each with its id as `Idempotency-Key` (concurrently), and records the outcomes. A failed send is
-//! retried with exponential backoff; after `MAX_ATTEMPTS` the row is marked failed (and
-//! shows in the relay's health figures) instead of being retried forever.
+//! Sends queued notifications and feed deliveries over HTTP: claims due rows with a
+//! lease, POSTs each (concurrently) with its id as `Idempotency-Key`, and records the
+//! outcomes. A failed send is retried with exponential backoff; after `MAX_ATTEMPTS` the
+//! row is marked failed (and shows in the relay's health figures) instead of being
+//! retried forever.
 
 use super::feed::SIGNATURE_HEADER;
 use crate::payments::signature;
 use crate::payments::stripe::{HttpRequest, HttpSend};
-use crate::storage::tx::transaction;
-use crate::storage::{Backend, DbError, SqlExecutor, SqlValue};
+use crate::storage::tx::{skip_locked, transaction};
+use crate::storage::{DbError, SqlExecutor, SqlValue};
 use serde::Serialize;
 
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -34,14 +35,6 @@ pub struct Delivered {
     pub sent: u64,
     pub retried: u64,
     pub gave_up: u64,
-}
-
-impl std::ops::AddAssign for Delivered {
-    fn add_assign(&mut self, other: Delivered) {
-        self.sent += other.sent;
-        self.retried += other.retried;
-        self.gave_up += other.gave_up;
-    }
 }
 
 /// The wait before attempt `attempts + 1`: 1 s, 2 s, 4 s, ... capped at five minutes.
@@ -109,7 +102,7 @@ fn request(out: &Outgoing, signing_secret: Option<&[u8]>, now_secs: i64) -> Http
     }
 }
 
-/// Writes each send's outcome: sent, retry after a backoff, or given up.
+/// Writes each send's outcome: sent, retried after a backoff, or given up.
 fn record(
     db: &dyn SqlExecutor,
     queue: Queue,
@@ -117,45 +110,37 @@ fn record(
     outcomes: Vec<Option<String>>,
     now: i64,
 ) -> Result<Delivered, DbError> {
-    let table = queue.table();
     let mut done = Delivered::default();
     for (out, error) in claimed.iter().zip(outcomes) {
-        match error {
+        // (status, sent_at_ms, next_attempt_ms)
+        let (status, sent_at, next_attempt) = match &error {
             None => {
-                db.execute(
-                    &format!(
-                        "UPDATE {table} SET status = 'sent', sent_at_ms = ?2, claimed_until_ms = NULL, last_error = NULL \
-                         WHERE id = ?1 AND status = 'pending'"
-                    ),
-                    &[out.id.as_str().into(), now.into()],
-                )?;
                 done.sent += 1;
+                ("sent", Some(now), None)
             }
-            Some(error) if out.attempts >= MAX_ATTEMPTS => {
-                db.execute(
-                    &format!(
-                        "UPDATE {table} SET status = 'failed', claimed_until_ms = NULL, last_error = ?2 \
-                         WHERE id = ?1 AND status = 'pending'"
-                    ),
-                    &[out.id.as_str().into(), error.into()],
-                )?;
+            Some(_) if out.attempts >= MAX_ATTEMPTS => {
                 done.gave_up += 1;
+                ("failed", None, None)
             }
-            Some(error) => {
-                db.execute(
-                    &format!(
-                        "UPDATE {table} SET next_attempt_ms = ?2, claimed_until_ms = NULL, last_error = ?3 \
-                         WHERE id = ?1 AND status = 'pending'"
-                    ),
-                    &[
-                        out.id.as_str().into(),
-                        (now + backoff_ms(out.attempts)).into(),
-                        error.into(),
-                    ],
-                )?;
+            Some(_) => {
                 done.retried += 1;
+                ("pending", None, Some(now + backoff_ms(out.attempts)))
             }
-        }
+        };
+        db.execute(
+            &format!(
+                "UPDATE {} SET status = ?2, sent_at_ms = ?3, next_attempt_ms = COALESCE(?4, next_attempt_ms), \
+                 claimed_until_ms = NULL, last_error = ?5 WHERE id = ?1 AND status = 'pending'",
+                queue.table()
+            ),
+            &[
+                out.id.as_str().into(),
+                status.into(),
+                sent_at.into(),
+                next_attempt.into(),
+                error.into(),
+            ],
+        )?;
     }
     Ok(done)
 }
@@ -168,16 +153,13 @@ fn claim_due(
     now_ms: i64,
 ) -> Result<Vec<Outgoing>, DbError> {
     let table = queue.table();
-    let skip_locked = match db.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
     let rows = db.execute(
         &format!(
             "UPDATE {table} SET claimed_until_ms = ?1, attempts = attempts + 1 WHERE id IN (\
              SELECT id FROM {table} WHERE status = 'pending' AND next_attempt_ms <= ?2 \
-             AND (claimed_until_ms IS NULL OR claimed_until_ms < ?2) ORDER BY next_attempt_ms LIMIT ?3{skip_locked}) \
-             RETURNING id, destination, body, attempts"
+             AND (claimed_until_ms IS NULL OR claimed_until_ms < ?2) ORDER BY next_attempt_ms LIMIT ?3{}) \
+             RETURNING id, destination, body, attempts",
+            skip_locked(db)
         ),
         &[
             (now_ms + lease_ms).into(),

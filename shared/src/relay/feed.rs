@@ -3,7 +3,7 @@
 //! signed like the provider's webhooks.
 
 use super::event::OutboxEvent;
-use crate::storage::{DbError, SqlExecutor};
+use crate::storage::{row_placeholders, DbError, SqlExecutor, SqlValue};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -44,32 +44,46 @@ pub fn public_body(event: &OutboxEvent) -> Result<String, DbError> {
     .map_err(|e| DbError::Decode(e.to_string()))
 }
 
-/// Queues the batch's events for every subscriber (inside the apply transaction).
+/// Queues the batch's events for every subscriber (inside the apply transaction), in one
+/// statement.
 pub fn consume(
     db: &dyn SqlExecutor,
-    events: &[OutboxEvent],
+    events: &[&OutboxEvent],
     settings: &FeedSettings,
     new_id: &dyn Fn() -> String,
     now_ms: i64,
 ) -> Result<(), DbError> {
+    if settings.subscribers.is_empty() || events.is_empty() {
+        return Ok(());
+    }
+    let mut params: Vec<SqlValue> = Vec::new();
     for event in events {
-        if settings.subscribers.is_empty() {
-            break;
-        }
         let body = public_body(event)?;
         for subscriber in &settings.subscribers {
-            db.execute(
-                "INSERT INTO feed_deliveries (id, event_id, destination, body, status, next_attempt_ms, created_at_ms) \
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5) ON CONFLICT (event_id, destination) DO NOTHING",
-                &[
-                    new_id().into(),
-                    event.id.into(),
-                    subscriber.as_str().into(),
-                    body.as_str().into(),
-                    now_ms.into(),
-                ],
-            )?;
+            params.extend([
+                new_id().into(),
+                event.id.into(),
+                subscriber.as_str().into(),
+                body.as_str().into(),
+                now_ms.into(),
+            ]);
         }
     }
-    Ok(())
+    let values: Vec<String> = row_placeholders(params.len() / 5, 5)
+        .map(|p| {
+            format!(
+                "({}, {}, {}, {}, 'pending', {}, {})",
+                p[0], p[1], p[2], p[3], p[4], p[4]
+            )
+        })
+        .collect();
+    db.execute(
+        &format!(
+            "INSERT INTO feed_deliveries (id, event_id, destination, body, status, next_attempt_ms, created_at_ms) \
+             VALUES {} ON CONFLICT (event_id, destination) DO NOTHING",
+            values.join(", ")
+        ),
+        &params,
+    )
+    .map(drop)
 }

@@ -86,19 +86,29 @@ pub struct QueueStats {
     pub oldest_pending_age_ms: i64,
 }
 
-pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<RelayHealth, DbError> {
-    let backlog = db.execute(
+/// Unpublished events, and how many of them a live lease holds.
+pub fn backlog(db: &dyn SqlExecutor, now_ms: i64) -> Result<(u64, u64), DbError> {
+    let rows = db.execute(
         "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN claimed_until_ms >= ?1 THEN 1 ELSE 0 END), 0) AS claimed \
          FROM outbox WHERE published_at_ms IS NULL",
         &[now_ms.into()],
     )?;
-    let backlog = backlog
+    let row = rows
         .first()
         .ok_or_else(|| DbError::Other("COUNT returned no row".into()))?;
-    let last_published = db.execute("SELECT MAX(published_at_ms) AS at FROM outbox", &[])?;
+    Ok((row.u64("n")?, row.u64("claimed")?))
+}
+
+pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<RelayHealth, DbError> {
+    let (backlog, claimed) = backlog(db, now_ms)?;
+    // Newest ids first through the primary key, not a scan of every published event.
+    let last_published = db.execute(
+        "SELECT published_at_ms AS at FROM outbox WHERE published_at_ms IS NOT NULL ORDER BY id DESC LIMIT 1",
+        &[],
+    )?;
     Ok(RelayHealth {
-        backlog: backlog.u64("n")?,
-        claimed: backlog.u64("claimed")?,
+        backlog,
+        claimed,
         oldest_unpublished_age_ms: lag_ms(db, now_ms)?,
         last_published_at_ms: last_published
             .first()

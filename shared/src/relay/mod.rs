@@ -36,8 +36,6 @@ pub struct RelaySettings {
 }
 
 impl RelaySettings {
-    pub const DEFAULT_BATCH_SIZE: u32 = 500;
-    pub const DEFAULT_LEASE_MS: i64 = 15_000;
     pub const DEFAULT_TIME_BUDGET_MS: i64 = 3_000;
     pub const DEFAULT_DELIVERIES_PER_RUN: u32 = 200;
 }

@@ -98,27 +98,36 @@ pub fn consume(
     }
     for (window_start_ms, failures) in count_failures(db, &effects.failures_at_ms, settings)? {
         if failures >= settings.failure_spike_threshold {
-            let id = new_id();
-            let message = Message {
-                id: &id,
-                kind: Kind::FailureSpike,
-                to: &settings.admin_email,
-                subject: format!(
-                    "{failures} payment failures in {} s",
-                    settings.failure_window_ms / 1000
-                ),
-                details: SpikeDetails {
-                    window_start_ms,
-                    window_ms: settings.failure_window_ms,
-                    failures,
-                    threshold: settings.failure_spike_threshold,
-                },
-            };
-            let subject = window_start_ms.to_string();
-            enqueue(db, &message, &subject, settings, now_ms)?;
+            failure_spike(db, window_start_ms, failures, settings, &new_id(), now_ms)?;
         }
     }
     Ok(())
+}
+
+fn failure_spike(
+    db: &dyn SqlExecutor,
+    window_start_ms: i64,
+    failures: u64,
+    settings: &NotifySettings,
+    id: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let message = Message {
+        id,
+        kind: Kind::FailureSpike,
+        to: &settings.admin_email,
+        subject: format!(
+            "{failures} payment failures in {} s",
+            settings.failure_window_ms / 1000
+        ),
+        details: SpikeDetails {
+            window_start_ms,
+            window_ms: settings.failure_window_ms,
+            failures,
+            threshold: settings.failure_spike_threshold,
+        },
+    };
+    enqueue(db, &message, &window_start_ms.to_string(), settings, now_ms)
 }
 
 fn receipt(

@@ -207,7 +207,7 @@ pub fn reconcile(
     provider: Option<&dyn PaymentProvider>,
     now_ms: i64,
 ) -> Result<Report, ReconcileError> {
-    let relay_backlog = health::read(db, now_ms)?.backlog;
+    let relay_backlog = health::backlog(db, now_ms)?.0;
     let (truth, pledges_checked) = totals_from_pledges(db)?;
     let model: BTreeMap<String, Totals> = read_all(db)?
         .into_iter()

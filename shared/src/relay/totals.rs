@@ -2,12 +2,11 @@
 //! projection and then into `campaign_totals` with one update per campaign per batch.
 //! Runs inside the relay's apply transaction.
 
-use super::claim::placeholders;
 use super::event::PledgeEvent;
 use crate::domain::pledge::PledgeStatus;
 use crate::domain::totals::{advance, Contribution, ImpossibleTotals, Snapshot, Totals};
 use crate::storage::tx::for_update;
-use crate::storage::{DbError, Row, SqlExecutor, SqlValue};
+use crate::storage::{placeholders, row_placeholders, DbError, Row, SqlExecutor, SqlValue};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A pledge event with where it sits in the outbox.
@@ -173,18 +172,16 @@ fn lock_projection(
     newest: &BTreeMap<&str, &Positioned<'_>>,
 ) -> Result<BTreeMap<String, Snapshot>, DbError> {
     let mut params: Vec<SqlValue> = Vec::with_capacity(newest.len() * 3);
-    let mut values = Vec::with_capacity(newest.len());
-    for (i, e) in newest.values().enumerate() {
-        values.push(format!(
-            "(?{}, ?{}, 0, 'PENDING', ?{}, 0, 0)",
-            i * 3 + 1,
-            i * 3 + 2,
-            i * 3 + 3
-        ));
-        params.push(e.change.pledge_id.as_str().into());
-        params.push(e.change.campaign_id.as_str().into());
-        params.push(SqlValue::Integer(e.change.amount_minor as i64));
+    for e in newest.values() {
+        params.extend([
+            e.change.pledge_id.as_str().into(),
+            e.change.campaign_id.as_str().into(),
+            SqlValue::Integer(e.change.amount_minor as i64),
+        ]);
     }
+    let values: Vec<String> = row_placeholders(newest.len(), 3)
+        .map(|p| format!("({}, {}, 0, 'PENDING', {}, 0, 0)", p[0], p[1], p[2]))
+        .collect();
     db.execute(
         &format!(
             "INSERT INTO pledge_projection (pledge_id, campaign_id, version, status, amount_minor, captured_minor, \
@@ -227,19 +224,7 @@ fn lock_projection(
 
 fn store_projection(db: &dyn SqlExecutor, moved: &[&PledgeEvent]) -> Result<(), DbError> {
     let mut params: Vec<SqlValue> = Vec::with_capacity(moved.len() * 7);
-    let mut values = Vec::with_capacity(moved.len());
-    for (i, e) in moved.iter().enumerate() {
-        let n = i * 7;
-        values.push(format!(
-            "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6,
-            n + 7
-        ));
+    for e in moved {
         params.extend([
             e.pledge_id.as_str().into(),
             e.campaign_id.as_str().into(),
@@ -250,6 +235,9 @@ fn store_projection(db: &dyn SqlExecutor, moved: &[&PledgeEvent]) -> Result<(), 
             SqlValue::Integer(e.refunded_minor as i64),
         ]);
     }
+    let values: Vec<String> = row_placeholders(moved.len(), 7)
+        .map(|p| format!("({})", p.join(", ")))
+        .collect();
     db.execute(
         &format!(
             "INSERT INTO pledge_projection (pledge_id, campaign_id, version, status, amount_minor, captured_minor, \
@@ -278,8 +266,8 @@ fn insert_donors(
     if params.is_empty() {
         return Ok(new);
     }
-    let values: Vec<String> = (0..params.len() / 2)
-        .map(|i| format!("(?{}, ?{})", i * 2 + 1, i * 2 + 2))
+    let values: Vec<String> = row_placeholders(params.len() / 2, 2)
+        .map(|p| format!("({})", p.join(", ")))
         .collect();
     let rows = db.execute(
         &format!(
@@ -303,20 +291,16 @@ fn update_campaigns(
     now_ms: i64,
 ) -> Result<Vec<CampaignTotals>, ConsumeError> {
     let mut params: Vec<SqlValue> = Vec::new();
-    let mut values = Vec::new();
-    for (i, (campaign_id, c)) in campaigns.iter().enumerate() {
-        values.push(format!(
-            "(?{}, ?{}, 0, 0, 0, 0, 0, 0, 0, ?{})",
-            i * 3 + 1,
-            i * 3 + 2,
-            i * 3 + 3
-        ));
+    for (campaign_id, c) in campaigns {
         params.extend([
             (*campaign_id).into(),
             c.currency.as_str().into(),
             now_ms.into(),
         ]);
     }
+    let values: Vec<String> = row_placeholders(campaigns.len(), 3)
+        .map(|p| format!("({}, {}, 0, 0, 0, 0, 0, 0, 0, {})", p[0], p[1], p[2]))
+        .collect();
     db.execute(
         &format!(
             "INSERT INTO campaign_totals (campaign_id, currency, pledged_minor, captured_minor, refunded_minor, \

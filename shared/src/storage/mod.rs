@@ -11,4 +11,7 @@ pub mod refunds;
 mod sql;
 pub mod tx;
 
-pub use sql::{postgres_placeholders, Backend, DbError, Row, Rows, SqlExecutor, SqlValue};
+pub use sql::{
+    placeholders, postgres_placeholders, row_placeholders, Backend, DbError, Row, Rows,
+    SqlExecutor, SqlValue,
+};

@@ -144,6 +144,20 @@ pub trait SqlExecutor {
     fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError>;
 }
 
+/// `?from, ?from+1, ...` for `n` parameters (an `IN (...)` list).
+pub fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The placeholders of a multi-row `VALUES` list: `rows` rows of `width` parameters,
+/// numbered from `?1`, one `Vec` per row.
+pub fn row_placeholders(rows: usize, width: usize) -> impl Iterator<Item = Vec<String>> {
+    (0..rows).map(move |r| (1..=width).map(|c| format!("?{}", r * width + c)).collect())
+}
+
 /// Rewrites the `?N` placeholders the repositories use into Postgres's `$N`, leaving
 /// anything inside string literals alone.
 pub fn postgres_placeholders(sql: &str) -> String {
@@ -165,7 +179,14 @@ pub fn postgres_placeholders(sql: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::postgres_placeholders;
+    use super::{placeholders, postgres_placeholders, row_placeholders};
+
+    #[test]
+    fn placeholders_number_from_the_given_index() {
+        assert_eq!(placeholders(3, 3), "?3, ?4, ?5");
+        let rows: Vec<Vec<String>> = row_placeholders(2, 2).collect();
+        assert_eq!(rows, [["?1", "?2"], ["?3", "?4"]]);
+    }
 
     #[test]
     fn rewrites_numbered_placeholders_outside_literals() {

@@ -36,3 +36,13 @@ pub fn for_update(db: &dyn SqlExecutor) -> &'static str {
         Backend::Postgres => " FOR UPDATE",
     }
 }
+
+/// The suffix that makes a claiming `SELECT` skip rows another transaction holds, so
+/// concurrent workers take different rows (Postgres); SQLite's single writer never
+/// meets a held row.
+pub fn skip_locked(db: &dyn SqlExecutor) -> &'static str {
+    match db.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    }
+}
