@@ -48,3 +48,15 @@ print(f"{rps:.0f} {ms('50'):.3f} {ms('99'):.3f} {err}")
 PY
 }
 
+
+# Every required variable of the app, with bench values (the simulator's provider secrets).
+export SPIN_VARIABLE_ADMIN_TOKEN=bench-token SPIN_VARIABLE_DONOR_TOKEN_SECRET=bench-secret \
+  SPIN_VARIABLE_PAYMENT_PROVIDER_API_KEY=sk_test_simulator SPIN_VARIABLE_WEBHOOK_SECRETS=whsec_simulator \
+  SPIN_VARIABLE_RELAY_SECRET=bench-relay-secret
+
+# new_campaign APP TITLE: creates a USD campaign on the app; prints its id.
+new_campaign() {
+  curl -fs -X POST "$1/api/v1/campaigns" -H "authorization: Bearer $SPIN_VARIABLE_ADMIN_TOKEN" \
+    -H 'content-type: application/json' -d "{\"title\":\"$2\",\"goal_minor\":100000000000,\"currency\":\"USD\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}

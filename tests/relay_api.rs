@@ -8,7 +8,7 @@ use harness::{both_backends, pledge_body, App, Backend, FEED_SIGNING_SECRET, REL
 use payment_simulator::Config;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 both_backends! {
     totals_follow_the_relay => totals_receipts_alerts_and_reconciliation_follow_the_relay,
@@ -22,23 +22,10 @@ async fn settle(app: &App) {
         .unwrap();
 }
 
-async fn totals(app: &App, campaign: &str) -> Value {
-    let answer = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/campaigns/{campaign}/totals"),
-            &[],
-            None,
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.raw);
-    answer.body
-}
-
 async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Backend) {
     let app = App::start(backend, Config::default()).await.unwrap();
     let campaign = app.campaign_with_goal("USD", 5_000).await;
-    let empty = totals(&app, &campaign).await;
+    let empty = app.totals(&campaign).await;
     assert_eq!(
         (empty["raised_minor"].clone(), empty["as_of"].clone()),
         (json!(0), Value::Null)
@@ -69,12 +56,12 @@ async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Bac
         ids.push(answer.body["pledge"]["id"].as_str().unwrap().to_string());
     }
     settle(&app).await;
-    let before = totals(&app, &campaign).await;
+    let before = app.totals(&campaign).await;
     assert_eq!(before["raised_minor"], 0, "nothing relayed yet: {before}");
     assert!(before["relay_lag_ms"].as_i64().unwrap() > 0, "{before}");
 
-    app.relay_until_idle(Duration::from_secs(30)).await.unwrap();
-    let after = totals(&app, &campaign).await;
+    app.relay_idle(Duration::from_secs(30), true).await.unwrap();
+    let after = app.totals(&campaign).await;
     assert_eq!(after["raised_minor"], 6_500, "{after}");
     assert_eq!(after["captured_count"], 2);
     assert_eq!(
@@ -91,8 +78,8 @@ async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Bac
         .await;
     assert_eq!(refund.status, 201, "{}", refund.raw);
     settle(&app).await;
-    app.relay_until_idle(Duration::from_secs(30)).await.unwrap();
-    let refunded = totals(&app, &campaign).await;
+    app.relay_idle(Duration::from_secs(30), true).await.unwrap();
+    let refunded = app.totals(&campaign).await;
     assert_eq!(
         (
             refunded["raised_minor"].clone(),
@@ -230,28 +217,15 @@ async fn pledge_for(app: &App, campaign: &str, prefix: &str, n: usize) -> usize 
     answers.len()
 }
 
-async fn wait_idle(app: &App, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let health = app.relay_health().await.unwrap();
-        if health["backlog"] == 0 {
-            return health;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "backlog not drained after {within:?}: {health}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn a_stopped_relay_leaves_a_backlog_that_drains_when_it_restarts(backend: Backend) {
     let app = App::start(backend, Config::default()).await.unwrap();
     let campaign = app.campaign("USD").await;
     let mut cron = app.start_cron_relay().await.unwrap();
     pledge_for(&app, &campaign, "early", 20).await;
     settle(&app).await;
-    wait_idle(&app, Duration::from_secs(30)).await;
+    app.relay_idle(Duration::from_secs(30), false)
+        .await
+        .unwrap();
 
     cron.kill();
     pledge_for(&app, &campaign, "meanwhile", 60).await;
@@ -263,20 +237,23 @@ async fn a_stopped_relay_leaves_a_backlog_that_drains_when_it_restarts(backend: 
         stalled["oldest_unpublished_age_ms"].as_i64().unwrap() >= 1_000,
         "{stalled}"
     );
-    let behind = totals(&app, &campaign).await;
+    let behind = app.totals(&campaign).await;
     assert!(
         behind["relay_lag_ms"].as_i64().unwrap() >= 1_000,
         "{behind}"
     );
 
     let _cron = app.start_cron_relay().await.unwrap();
-    let drained = wait_idle(&app, Duration::from_secs(30)).await;
+    let drained = app
+        .relay_idle(Duration::from_secs(30), false)
+        .await
+        .unwrap();
     assert!(
         drained["runs"]["sampled"].as_u64().unwrap() > 0,
         "{drained}"
     );
     let ledger = app.ledger().await.unwrap();
-    let now = totals(&app, &campaign).await;
+    let now = app.totals(&campaign).await;
     assert_eq!(
         now["raised_minor"], ledger["captured_minor"],
         "{now} vs {ledger}"

@@ -9,12 +9,11 @@
 use futures::future::join_all;
 use harness::{both_backends, pledge_body, App, Backend};
 use payment_simulator::Config;
-use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 both_backends! {
     relay_chaos => totals_stay_exact_through_relay_chaos,
@@ -38,19 +37,6 @@ impl Rng {
 
 const WORKERS: u64 = 4;
 const PLEDGES_PER_WORKER: u64 = 40;
-
-async fn totals(app: &App, campaign: &str) -> Value {
-    let answer = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/campaigns/{campaign}/totals"),
-            &[],
-            None,
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.raw);
-    answer.body
-}
 
 /// Creates pledges (some declined by their amount) and asks for refunds of earlier ones.
 async fn worker(
@@ -127,7 +113,7 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
     let watch = async {
         while !stop.load(Ordering::SeqCst) {
             for campaign in &campaigns {
-                let t = totals(&app, campaign).await;
+                let t = app.totals(campaign).await;
                 let raised = t["raised_minor"]
                     .as_i64()
                     .expect("raised is a whole number");
@@ -160,18 +146,9 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
             .await
             .unwrap();
         // Leases of the killed relay expire; the survivors finish everything.
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            let health = app.relay_health().await.unwrap();
-            if health["backlog"] == 0
-                && health["notifications"]["pending"] == 0
-                && health["feed"]["pending"] == 0
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "relay never went idle: {health}");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        app.relay_idle(Duration::from_secs(90), false)
+            .await
+            .unwrap();
         stop.store(true, Ordering::SeqCst);
     };
     tokio::join!(watch, on_demand, load);
@@ -206,7 +183,7 @@ async fn totals_stay_exact_through_relay_chaos(backend: Backend) {
     let refunded_somewhere = expected.values().any(|(_, r)| *r > 0);
     assert!(refunded_somewhere, "the run refunded something");
     for campaign in &campaigns {
-        let t = totals(&app, campaign).await;
+        let t = app.totals(campaign).await;
         let (captured, refunded) = expected.get(campaign.as_str()).copied().unwrap_or_default();
         assert_eq!(t["captured_minor"], captured, "{campaign}: {t}");
         assert_eq!(t["refunded_minor"], refunded, "{campaign}: {t}");

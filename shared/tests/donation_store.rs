@@ -3,72 +3,20 @@
 
 mod support;
 
-use careforall::domain::campaign::{
-    CampaignDescription, CampaignStatus, CampaignTitle, NewCampaign,
-};
-use careforall::domain::donor::{Donor, Email};
 use careforall::domain::idempotency::{KeyDecision, RecoveryPoint, LOCK_TIMEOUT_MS};
 use careforall::domain::money::{Currency, PositiveAmount};
 use careforall::domain::pledge::{PaymentEvent, PledgeStatus};
 use careforall::storage::pledges::{self, NewPledge, ProviderEvent};
-use careforall::storage::{campaigns, idempotency, tx::transaction, DbError, SqlExecutor};
+use careforall::storage::{idempotency, tx::transaction, DbError, SqlExecutor};
+use support::fixtures::{self, count, shuffle};
 use support::TestDb;
 
 fn campaign(db: &dyn SqlExecutor) -> String {
-    let new = NewCampaign {
-        title: CampaignTitle::parse("Clinic").unwrap(),
-        description: CampaignDescription::parse("").unwrap(),
-        goal: PositiveAmount::new(1_000_000).unwrap(),
-        currency: Currency::parse("USD").unwrap(),
-        status: CampaignStatus::Active,
-    };
-    campaigns::insert(db, "camp-1", &new, 1).unwrap().id
-}
-
-fn donor() -> Donor {
-    Donor {
-        email: Email::parse("ana@example.org").unwrap(),
-        name: None,
-        anonymous: false,
-    }
+    fixtures::campaign(db, "camp-1", 1_000_000)
 }
 
 fn pledge(db: &dyn SqlExecutor, id: &str, amount: u64) {
-    let donor = donor();
-    transaction(db, || {
-        pledges::insert(
-            db,
-            &NewPledge {
-                id,
-                campaign_id: "camp-1",
-                amount: PositiveAmount::new(amount).unwrap(),
-                currency: Currency::parse("USD").unwrap(),
-                donor: &donor,
-            },
-            10,
-        )?;
-        pledges::attach_payment(db, id, &format!("pi_{id}"), 11)
-    })
-    .unwrap();
-}
-
-fn count(db: &dyn SqlExecutor, sql: &str) -> i64 {
-    db.execute(sql, &[])
-        .unwrap()
-        .first()
-        .unwrap()
-        .i64("n")
-        .unwrap()
-}
-
-/// A deterministic shuffle (xorshift), so a failure names a reproducible order.
-fn shuffle<T>(items: &mut [T], mut seed: u64) {
-    for i in (1..items.len()).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        items.swap(i, (seed % (i as u64 + 1)) as usize);
-    }
+    fixtures::pledge(db, "camp-1", id, amount, "ana@example.org");
 }
 
 both_backends! {
@@ -189,7 +137,7 @@ fn a_failed_transaction_leaves_nothing_behind(test_db: &TestDb) {
     let db = test_db.connect();
     let db = db.as_ref();
     campaign(db);
-    let donor = donor();
+    let donor = fixtures::donor("ana@example.org");
     let result: Result<(), DbError> = transaction(db, || {
         pledges::insert(db, &NewPledge { id: "p", campaign_id: "camp-1", amount: PositiveAmount::new(5).unwrap(), currency: Currency::parse("USD").unwrap(), donor: &donor }, 1)?;
         Err(DbError::Other("crash before commit".into()))

@@ -4,21 +4,17 @@
 
 mod support;
 
-use careforall::domain::campaign::{
-    CampaignDescription, CampaignStatus, CampaignTitle, NewCampaign,
-};
-use careforall::domain::donor::{Donor, Email};
-use careforall::domain::money::{Currency, PositiveAmount};
 use careforall::domain::pledge::PaymentEvent;
 use careforall::payments::stripe::{HttpRequest, HttpResponse, HttpSend};
 use careforall::relay::claim::claim_batch;
 use careforall::relay::feed::FeedSettings;
 use careforall::relay::notify::NotifySettings;
 use careforall::relay::{apply, health, reconcile, totals, Relay, RelaySettings};
-use careforall::storage::pledges::{self, NewPledge, ProviderEvent};
-use careforall::storage::{campaigns, tx::transaction, SqlExecutor};
+use careforall::storage::pledges::{self, ProviderEvent};
+use careforall::storage::SqlExecutor;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
+use support::fixtures::{campaign, count, pledge, shuffle};
 use support::TestDb;
 
 /// The notification gateway and feed subscribers as seen from the relay: records every
@@ -74,40 +70,6 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn campaign(db: &dyn SqlExecutor, id: &str, goal: u64) {
-    let new = NewCampaign {
-        title: CampaignTitle::parse("Clinic").unwrap(),
-        description: CampaignDescription::parse("").unwrap(),
-        goal: PositiveAmount::new(goal).unwrap(),
-        currency: Currency::parse("EUR").unwrap(),
-        status: CampaignStatus::Active,
-    };
-    campaigns::insert(db, id, &new, 1).unwrap();
-}
-
-fn pledge(db: &dyn SqlExecutor, campaign_id: &str, id: &str, amount: u64, email: &str) {
-    let donor = Donor {
-        email: Email::parse(email).unwrap(),
-        name: None,
-        anonymous: false,
-    };
-    transaction(db, || {
-        pledges::insert(
-            db,
-            &NewPledge {
-                id,
-                campaign_id,
-                amount: PositiveAmount::new(amount).unwrap(),
-                currency: Currency::parse("EUR").unwrap(),
-                donor: &donor,
-            },
-            10,
-        )?;
-        pledges::attach_payment(db, id, &format!("pi_{id}"), 11)
-    })
-    .unwrap();
-}
-
 fn event(db: &dyn SqlExecutor, pledge_id: &str, event_id: &str, event: PaymentEvent) {
     let payment_id = format!("pi_{pledge_id}");
     pledges::apply_provider_event(
@@ -136,25 +98,6 @@ fn relay<'a>(
         settings,
         clock,
         new_id: &new_id,
-    }
-}
-
-fn count(db: &dyn SqlExecutor, sql: &str) -> i64 {
-    db.execute(sql, &[])
-        .unwrap()
-        .first()
-        .unwrap()
-        .i64("n")
-        .unwrap()
-}
-
-/// A deterministic shuffle (xorshift), so a failure names a reproducible order.
-fn shuffle<T>(items: &mut [T], mut seed: u64) {
-    for i in (1..items.len()).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        items.swap(i, (seed % (i as u64 + 1)) as usize);
     }
 }
 

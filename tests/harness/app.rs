@@ -122,23 +122,26 @@ impl App {
         Ok(body)
     }
 
-    /// The relay's health figures (`GET /api/v1/admin/relay`).
-    pub async fn relay_health(&self) -> Result<Value> {
-        Ok(reqwest::Client::new()
-            .get(self.url("/api/v1/admin/relay"))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?)
+    /// An admin route's JSON answer; anything but 200 is an error.
+    async fn admin_json(&self, path: &str) -> Result<Value> {
+        let answer = self.admin_get(path).await;
+        anyhow::ensure!(answer.status == 200, "GET {path}: {}", answer.raw);
+        Ok(answer.body)
     }
 
-    /// Runs the relay until nothing is left to publish or send.
-    pub async fn relay_until_idle(&self, within: Duration) -> Result<Value> {
+    /// The relay's health figures (`GET /api/v1/admin/relay`).
+    pub async fn relay_health(&self) -> Result<Value> {
+        self.admin_json("/api/v1/admin/relay").await
+    }
+
+    /// Waits until nothing is left to publish or send, running the relay through its
+    /// route on each round when `drive` (otherwise the cron relays are doing it).
+    pub async fn relay_idle(&self, within: Duration, drive: bool) -> Result<Value> {
         let deadline = Instant::now() + within;
         loop {
-            self.relay_once().await?;
+            if drive {
+                self.relay_once().await?;
+            }
             let health = self.relay_health().await?;
             if health["backlog"] == 0
                 && health["notifications"]["pending"] == 0
@@ -164,14 +167,7 @@ impl App {
 
     /// Reconciliation (`GET /api/v1/admin/reconciliation`), provider included.
     pub async fn reconciliation(&self) -> Result<Value> {
-        Ok(reqwest::Client::new()
-            .get(self.url("/api/v1/admin/reconciliation"))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?)
+        self.admin_json("/api/v1/admin/reconciliation").await
     }
 
     /// SIGKILL: no drain, no cleanup, as a machine crash looks to the process.

@@ -146,6 +146,20 @@ impl App {
         .await
     }
 
+    /// A campaign's totals (`GET /api/v1/campaigns/{id}/totals`), which must answer 200.
+    pub async fn totals(&self, campaign: &str) -> Value {
+        let answer = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/campaigns/{campaign}/totals"),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.raw);
+        answer.body
+    }
+
     /// Every pledge, as the admin sees them (newest first).
     pub async fn all_pledges(&self) -> Vec<Value> {
         let mut items = Vec::new();

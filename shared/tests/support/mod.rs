@@ -1,6 +1,8 @@
 //! Native test support: the storage port on real SQLite files through rusqlite.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use careforall::storage::migrations::SQLITE;
 use careforall::storage::{Backend, DbError, Rows, SqlExecutor, SqlValue};
 use std::path::{Path, PathBuf};
