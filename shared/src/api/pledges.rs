@@ -162,19 +162,23 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     if let Some(answer) = settled(&decision) {
         return answer;
     }
-    let pledge_id = match decision {
+    let stored = match decision {
         KeyDecision::Resume {
             point: RecoveryPoint::PledgeCreated | RecoveryPoint::Finished,
             pledge_id: Some(id),
-        } => id,
+        } => pledges::get(ctx.db, &id)?.ok_or_else(|| {
+            Problem::storage(DbError::Other(format!(
+                "pledge {id} named by a key is missing"
+            )))
+        })?,
         _ => {
             if let Err(refusal) = check_campaign(ctx.db, &pledge) {
                 idempotency::forget(ctx.db, scope, key)?;
                 return Err(refusal);
             }
             let id = (ctx.new_id)();
-            transaction(ctx.db, || -> Result<(), DbError> {
-                pledges::insert(
+            transaction(ctx.db, || -> Result<Pledge, DbError> {
+                let created = pledges::insert(
                     ctx.db,
                     &NewPledge {
                         id: &id,
@@ -185,16 +189,11 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
                     },
                     ctx.now_ms,
                 )?;
-                idempotency::mark_pledge_created(ctx.db, scope, key, &id)
-            })?;
-            id
+                idempotency::mark_pledge_created(ctx.db, scope, key, &id)?;
+                Ok(created)
+            })?
         }
     };
-    let stored = pledges::get(ctx.db, &pledge_id)?.ok_or_else(|| {
-        Problem::storage(DbError::Other(format!(
-            "pledge {pledge_id} named by a key is missing"
-        )))
-    })?;
     let payment = match ctx.provider.create_payment(&CreatePayment {
         pledge_id: &stored.id,
         amount_minor: stored.amount_minor,
