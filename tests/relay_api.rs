@@ -14,6 +14,7 @@ both_backends! {
     totals_follow_the_relay => totals_receipts_alerts_and_reconciliation_follow_the_relay,
     relay_route_guard => the_relay_route_needs_its_secret_and_nothing_else,
     stopped_relay => a_stopped_relay_leaves_a_backlog_that_drains_when_it_restarts,
+    after_response => handlers_relay_their_own_events_after_answering_when_configured,
 }
 
 async fn settle(app: &App) {
@@ -261,4 +262,44 @@ async fn a_stopped_relay_leaves_a_backlog_that_drains_when_it_restarts(backend: 
     assert_eq!(now["captured_count"], 80);
     let report = app.reconciliation().await.unwrap();
     assert_eq!(report["ok"], true, "{report}");
+}
+
+async fn handlers_relay_their_own_events_after_answering_when_configured(backend: Backend) {
+    let app = App::start_with(
+        backend,
+        Config::default(),
+        &[("SPIN_VARIABLE_RELAY_AFTER_RESPONSE", "true")],
+    )
+    .await
+    .unwrap();
+    let campaign = app.campaign("USD").await;
+    let n = pledge_for(&app, &campaign, "fresh", 12).await;
+    settle(&app).await;
+
+    // No scheduled relay and no relay route call: only the handlers publish. The last
+    // webhook's batch runs after its answer, so the totals are awaited, not read once.
+    let expected: u64 = (0..n as u64).map(|i| 1_000 + 100 * i).sum();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let totals = loop {
+        let totals = app.totals(&campaign).await;
+        if totals["raised_minor"] == expected || std::time::Instant::now() > deadline {
+            break totals;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(totals["raised_minor"], expected, "{totals}");
+    assert_eq!(totals["captured_count"], n, "{totals}");
+    assert_eq!(totals["relay_lag_ms"], 0, "{totals}");
+    let health = app.relay_health().await.unwrap();
+    assert_eq!(health["backlog"], 0, "{health}");
+    assert_eq!(
+        health["runs"]["sampled"], 0,
+        "no scheduled run took part: {health}"
+    );
+    // Handlers publish; sending stays with the scheduled relay and its outbound hosts.
+    assert_eq!(health["notifications"]["pending"], n, "{health}");
+    assert!(app.inbox("notifications").await.unwrap().is_empty());
+    app.relay_idle(Duration::from_secs(30), true).await.unwrap();
+    assert_eq!(app.inbox("notifications").await.unwrap().len(), n);
+    assert_eq!(app.reconciliation().await.unwrap()["ok"], true);
 }

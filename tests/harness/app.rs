@@ -57,7 +57,16 @@ pub fn app_builder(sim_url: &str) -> HostBuilder {
 
 impl App {
     /// Starts the simulator with `sim` (its webhook URL pointed at the host) and the app.
-    pub async fn start(backend: Backend, mut sim: Config) -> Result<App> {
+    pub async fn start(backend: Backend, sim: Config) -> Result<App> {
+        Self::start_with(backend, sim, &[]).await
+    }
+
+    /// As [`App::start`], with extra environment (`SPIN_VARIABLE_*`) for the app.
+    pub async fn start_with(
+        backend: Backend,
+        mut sim: Config,
+        env: &[(&str, &str)],
+    ) -> Result<App> {
         let port = free_port();
         sim.webhook_url = Some(format!("http://127.0.0.1:{port}/api/v1/payments/webhook"));
         let sim_addr = payment_simulator::spawn("127.0.0.1:0".parse()?, sim).await?;
@@ -67,6 +76,9 @@ impl App {
             .port(port)
             .state_dir(state.path())
             .sqlite_migrations();
+        for (key, value) in env {
+            builder = builder.env(key, *value);
+        }
         let mut pg = None;
         if backend == Backend::Postgres {
             let db = TempPgDatabase::create().await?;

@@ -1,13 +1,19 @@
 use careforall::api::pledges::{handle, Context};
 use careforall::payments::provider::CaptureMode;
 use careforall::spin::{
-    api_request, new_id, now_ms, open_database, spin_response, variables, ProviderSettings,
+    api_request, new_id, now_ms, open_database, relay_after_response, respond, spin_response,
+    variables, ProviderSettings,
 };
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{Request, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
-fn create_pledge(req: Request) -> anyhow::Result<Response> {
+async fn create_pledge(req: Request, out: ResponseOutparam) {
+    respond(out, answer(&req)).await;
+    relay_after_response();
+}
+
+fn answer(req: &Request) -> anyhow::Result<Response> {
     let db = open_database()?;
     let provider = ProviderSettings::from_variables()?;
     let capture = match variables::get("payment_capture")?.as_str() {
@@ -26,5 +32,5 @@ fn create_pledge(req: Request) -> anyhow::Result<Response> {
         now_ms: now_ms(),
         new_id: &new_id,
     };
-    Ok(spin_response(handle(&api_request(&req), &ctx)))
+    Ok(spin_response(handle(&api_request(req), &ctx)))
 }

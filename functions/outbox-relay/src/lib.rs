@@ -2,11 +2,7 @@
 //! (`handle-cron-event`, from `spin-cron.toml`) and `POST /internal/outbox/relay` (from
 //! `spin.toml`, for schedulers outside Spin). Both run the same relay once.
 
-use careforall::relay::Relay;
-use careforall::spin::{
-    api_request, new_id, now_ms, open_database, relay_settings_from_variables, spin_response,
-    variables, SpinHttp,
-};
+use careforall::spin::{api_request, spin_response, variables, with_relay};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
@@ -14,20 +10,6 @@ wit_bindgen::generate!({
     world: "spin-cron",
     path: "../../wit/spin-cron.wit",
 });
-
-/// Runs `body` with a relay over the configured database and settings.
-fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
-    let db = open_database()?;
-    let settings = relay_settings_from_variables()?;
-    let relay = Relay {
-        db: db.as_ref(),
-        http: &SpinHttp,
-        settings: &settings,
-        clock: &now_ms,
-        new_id: &new_id,
-    };
-    Ok(body(&relay))
-}
 
 #[http_component]
 fn outbox_relay(req: Request) -> anyhow::Result<Response> {

@@ -1,11 +1,18 @@
 use careforall::api::webhooks::{handle, Context};
 use careforall::payments::signature::secrets_from_list;
-use careforall::spin::{api_request, now_ms, open_database, spin_response, variables};
-use spin_sdk::http::{Request, Response};
+use careforall::spin::{
+    api_request, now_ms, open_database, relay_after_response, respond, spin_response, variables,
+};
+use spin_sdk::http::{Request, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
-fn payment_webhook(req: Request) -> anyhow::Result<Response> {
+async fn payment_webhook(req: Request, out: ResponseOutparam) {
+    respond(out, answer(&req)).await;
+    relay_after_response();
+}
+
+fn answer(req: &Request) -> anyhow::Result<Response> {
     let db = open_database()?;
     let configured = variables::get("webhook_secrets")?;
     let secrets = secrets_from_list(&configured);
@@ -18,5 +25,5 @@ fn payment_webhook(req: Request) -> anyhow::Result<Response> {
         secrets: &secrets,
         now_ms: now_ms(),
     };
-    Ok(spin_response(handle(&api_request(&req), &ctx)))
+    Ok(spin_response(handle(&api_request(req), &ctx)))
 }

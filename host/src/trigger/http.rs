@@ -245,7 +245,20 @@ impl AppRuntime {
             }
         });
         match tokio::time::timeout(timeout + Duration::from_millis(50), receiver).await {
-            Ok(Ok(Ok(response))) => Ok(response),
+            Ok(Ok(Ok(response))) => {
+                // The instance may work on after answering (Spin allows it); its failure
+                // then can reach no client, so it goes to the log.
+                let component = component.to_string();
+                tokio::spawn(async move {
+                    if let Ok(Err(e)) = task.await {
+                        log::warn(
+                            "component failed after its response",
+                            &[("component", &component), ("error", &format!("{e:#}"))],
+                        );
+                    }
+                });
+                Ok(response)
+            }
             Ok(Ok(Err(code))) => Err(anyhow!(
                 "component `{component}` answered with error {code:?}"
             )),

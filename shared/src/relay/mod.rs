@@ -83,20 +83,36 @@ impl Relay<'_> {
             ..RunReport::default()
         };
         let s = self.settings;
-        self.publish(&mut report)?;
+        self.publish(&mut report, s.time_budget_ms)?;
         report.notifications = self.deliver(Queue::Notifications, None)?;
         if !s.feed.subscribers.is_empty() {
             report.feed = self.deliver(Queue::Feed, Some(&s.feed.signing_secret))?;
         }
         // Events committed while the deliveries were out go now, not a tick later.
-        self.publish(&mut report)?;
+        self.publish(&mut report, s.time_budget_ms)?;
         report.duration_ms = (self.clock)() - started;
         health::record_run(self.db, &report)?;
         Ok(report)
     }
 
-    /// Claims and applies batches until the outbox is drained or the budget is spent.
-    fn publish(&self, report: &mut RunReport) -> Result<(), RelayError> {
+    /// One batch claimed and applied, nothing else: what a handler runs right after it
+    /// has answered, so its fresh events need not wait for the next scheduled run. No
+    /// deliveries (those are the scheduled run's, with its outbound hosts) and no health
+    /// record (the runs in relay health are the scheduled ones).
+    pub fn publish_one_batch(&self) -> Result<RunReport, RelayError> {
+        let started = (self.clock)();
+        let mut report = RunReport {
+            started_at_ms: started,
+            ..RunReport::default()
+        };
+        self.publish(&mut report, 0)?;
+        report.duration_ms = (self.clock)() - started;
+        Ok(report)
+    }
+
+    /// Claims and applies batches until the outbox is drained or `budget_ms` is spent
+    /// (at least one batch either way).
+    fn publish(&self, report: &mut RunReport, budget_ms: i64) -> Result<(), RelayError> {
         let s = self.settings;
         loop {
             let batch = claim::claim_batch(self.db, s.batch_size, s.lease_ms, (self.clock)())?;
@@ -109,7 +125,7 @@ impl Relay<'_> {
             report.published += applied.published;
             report.applied += applied.applied;
             let spent = (self.clock)() - report.started_at_ms;
-            if (batch.len() as u32) < s.batch_size || spent >= s.time_budget_ms {
+            if (batch.len() as u32) < s.batch_size || spent >= budget_ms {
                 return Ok(());
             }
         }

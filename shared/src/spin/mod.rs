@@ -6,13 +6,15 @@ mod http;
 mod postgres;
 mod provider;
 mod relay;
+mod respond;
 mod sqlite;
 
 pub use database::open_database;
 pub use http::SpinHttp;
 pub use postgres::SpinPostgres;
 pub use provider::ProviderSettings;
-pub use relay::relay_settings_from_variables;
+pub use relay::{relay_after_response, relay_settings_from_variables, with_relay};
+pub use respond::respond;
 pub use spin_sdk::variables;
 pub use sqlite::SpinSqlite;
 

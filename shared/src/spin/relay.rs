@@ -1,9 +1,10 @@
-//! The relay's settings from Spin variables, each parse error naming its variable.
+//! The relay inside Spin: its settings from variables (each parse error naming its
+//! variable), a run over the configured database, and the after-response batch.
 
-use super::variables;
+use super::{new_id, now_ms, open_database, variables, SpinHttp};
 use crate::relay::feed::FeedSettings;
 use crate::relay::notify::NotifySettings;
-use crate::relay::RelaySettings;
+use crate::relay::{Relay, RelaySettings};
 use anyhow::Context;
 
 fn number<T: std::str::FromStr>(name: &str) -> anyhow::Result<T>
@@ -48,4 +49,38 @@ pub fn relay_settings_from_variables() -> anyhow::Result<RelaySettings> {
             signing_secret,
         },
     })
+}
+
+/// Runs `body` with a relay over the configured database and settings.
+pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
+    let db = open_database()?;
+    let settings = relay_settings_from_variables()?;
+    let relay = Relay {
+        db: db.as_ref(),
+        http: &SpinHttp,
+        settings: &settings,
+        clock: &now_ms,
+        new_id: &new_id,
+    };
+    Ok(body(&relay))
+}
+
+/// For a handler that has already answered: when `relay_after_response` is `true`, one
+/// outbox batch (the handler's own fresh events among the oldest waiting) is applied
+/// now instead of at the next scheduled run. Whatever fails here is logged and left to
+/// the scheduled relay: the client has its answer, and the events stay in the outbox.
+pub fn relay_after_response() {
+    let outcome = variables::get("relay_after_response")
+        .map_err(anyhow::Error::from)
+        .and_then(|raw| match raw.trim() {
+            "true" => with_relay(|relay| relay.publish_one_batch().map(drop))?
+                .context("relaying after the response"),
+            "false" => Ok(()),
+            other => {
+                anyhow::bail!("variable relay_after_response must be true or false, not `{other}`")
+            }
+        });
+    if let Err(e) = outcome {
+        eprintln!("relay after response: {e:#}");
+    }
 }
