@@ -6,6 +6,9 @@ WORK="$(mktemp -d)"
 # start_host runs in a command substitution (a subshell), so pids go to files, not a variable.
 cleanup() {
   for f in "$WORK"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+  if [ -f "$WORK/pg-databases" ]; then
+    while read -r db; do psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; done <"$WORK/pg-databases"
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -27,6 +30,55 @@ start_host() {
   done
   cat "$WORK/$name.log" >&2; exit 1
 }
+
+# stop NAME: stops what was started under NAME (a host or the simulator).
+stop() {
+  [ -e "$WORK/$1.pid" ] && kill "$(cat "$WORK/$1.pid")" 2>/dev/null && rm -f "$WORK/$1.pid"
+  return 0
+}
+
+# The backend under test: BACKEND=sqlite (the embedded default) or postgres (the local
+# server; each run gets its own database).
+PG_SERVER=postgres://postgres@127.0.0.1:5432
+PG_ADMIN_URL=$PG_SERVER/test
+check_backend() {
+  case "$BACKEND" in
+    sqlite) ;;
+    postgres) command -v psql >/dev/null || apt_install postgresql-client ;;
+    *) echo "--backend is sqlite or postgres, not $BACKEND" >&2; exit 2 ;;
+  esac
+}
+
+# use_database NAME: on Postgres, creates and migrates a database for the hosts started
+# next (dropped on exit) and points them at it. Prints where the data is (the SQLite file
+# of state folder NAME, or the Postgres URL), for bench_query.
+use_database() {
+  if [ "$BACKEND" = sqlite ]; then
+    unset SPIN_VARIABLE_DATABASE_BACKEND SPIN_VARIABLE_POSTGRES_URL
+    export DB_TARGET="$WORK/$1/sqlite_db.db"
+    return
+  fi
+  local db="cfa_bench_${1//-/_}_$$"
+  psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  echo "$db" >>"$WORK/pg-databases"
+  local f
+  for f in migrations/postgres/*.sql; do psql -q -v ON_ERROR_STOP=1 "$PG_SERVER/$db" -f "$f" >/dev/null; done
+  export SPIN_VARIABLE_DATABASE_BACKEND=postgres SPIN_VARIABLE_POSTGRES_URL="$PG_SERVER/$db"
+  export DB_TARGET="$PG_SERVER/$db"
+}
+
+# Python for the bench scripts' read-outs: query(sql) on DB_TARGET (a SQLite file or a
+# Postgres URL), rows as tuples of ints and strings.
+BENCH_QUERY_PY='
+import os, sqlite3, subprocess
+def query(sql):
+    target = os.environ["DB_TARGET"]
+    if not target.startswith("postgres://"):
+        return sqlite3.connect(target, timeout=30).execute(sql).fetchall()
+    out = subprocess.run(["psql", "-At", "-F", "\t", target, "-c", sql], check=True, capture_output=True, text=True).stdout
+    cell = lambda v: int(v) if v.lstrip("-").isdigit() else (None if v == "" else v)
+    return [tuple(cell(v) for v in line.split("\t")) for line in out.splitlines()]
+'
 
 # run_wrk URL [WRK ARGS...]: prints "rps p50_ms p99_ms errors"
 run_wrk() {
