@@ -100,7 +100,7 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(t
         let processed = pledges::apply_provider_event(
             db,
             &ProviderEvent { event_id, kind, payment_id: &format!("pi_{pledge_id}"), pledge_id: None, event: *event },
-            20,
+            &|| 20,
         )
         .unwrap();
         let first = first_answers.entry(event_id.clone()).or_insert_with(|| processed.response_body.clone());
@@ -126,9 +126,9 @@ fn an_event_for_an_unknown_payment_is_recorded_and_answered_the_same_way_again(t
     let db = test_db.connect();
     let db = db.as_ref();
     let input = ProviderEvent { event_id: "evt_x", kind: "payment_intent.succeeded", payment_id: "pi_nobody", pledge_id: None, event: PaymentEvent::Captured { captured_minor: 5 } };
-    let first = pledges::apply_provider_event(db, &input, 1).unwrap();
+    let first = pledges::apply_provider_event(db, &input, &|| 1).unwrap();
     assert_eq!(first.outcome, "unknown_payment");
-    let again = pledges::apply_provider_event(db, &input, 2).unwrap();
+    let again = pledges::apply_provider_event(db, &input, &|| 2).unwrap();
     assert!(again.replayed);
     assert_eq!(again.response_body, first.response_body);
 }
@@ -162,7 +162,7 @@ both_backends! {
                     s.spawn(|| {
                         let db = test_db.connect();
                         let input = ProviderEvent { event_id: "evt_same", kind: "payment_intent.succeeded", payment_id: "pi_p1", pledge_id: None, event: PaymentEvent::Captured { captured_minor: 700 } };
-                        let p = pledges::apply_provider_event(db.as_ref(), &input, 30).unwrap();
+                        let p = pledges::apply_provider_event(db.as_ref(), &input, &|| 30).unwrap();
                         (p.response_body, p.replayed)
                     })
                 })

@@ -122,7 +122,7 @@ fn create(db: &dyn SqlExecutor, base_url: &str, req: &ApiRequest) -> (u16, Value
         provider: &stripe,
         capture: CaptureMode::Automatic,
         token_secret: b"test-token-secret",
-        now_ms: 1_000,
+        clock: &|| 1_000,
         new_id: &|| uuid::Uuid::new_v4().to_string(),
     };
     let resp = pledges::handle(req, &ctx);
@@ -301,7 +301,7 @@ both_backends! {
                 headers.push(("stripe-signature".into(), s));
             }
             let req = ApiRequest { method: "POST".into(), path: webhooks::PATH.into(), headers, body: body.to_vec(), ..Default::default() };
-            let resp = webhooks::handle(&req, &webhooks::Context { db, secrets: &[secret], now_ms });
+            let resp = webhooks::handle(&req, &webhooks::Context { db, secrets: &[secret], clock: &|| now_ms });
             let json: Value = serde_json::from_slice(&resp.body).unwrap();
             (resp.status, json["code"].as_str().map(str::to_string))
         };

@@ -81,7 +81,7 @@ fn event(db: &dyn SqlExecutor, pledge_id: &str, event_id: &str, event: PaymentEv
             pledge_id: Some(pledge_id),
             event,
         },
-        20,
+        &|| 20,
     )
     .unwrap();
 }

@@ -29,7 +29,7 @@ fn answer(req: &Request) -> anyhow::Result<Response> {
         provider: &provider.stripe(),
         capture,
         token_secret: token_secret.as_bytes(),
-        now_ms: now_ms(),
+        clock: &now_ms,
         new_id: &new_id,
     };
     Ok(spin_response(handle(&api_request(req), &ctx)))

@@ -23,7 +23,7 @@ fn answer(req: &Request) -> anyhow::Result<Response> {
     let ctx = Context {
         db: db.as_ref(),
         secrets: &secrets,
-        now_ms: now_ms(),
+        clock: &now_ms,
     };
     Ok(spin_response(handle(&api_request(req), &ctx)))
 }

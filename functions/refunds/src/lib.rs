@@ -14,7 +14,7 @@ fn refunds(req: Request) -> anyhow::Result<Response> {
         db: db.as_ref(),
         provider: &provider.stripe(),
         admin_token: &admin_token,
-        now_ms: now_ms(),
+        clock: &now_ms,
         new_id: &new_id,
     };
     Ok(spin_response(handle(&api_request(&req), &ctx)))

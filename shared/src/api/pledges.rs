@@ -26,7 +26,9 @@ pub struct Context<'a> {
     pub capture: CaptureMode,
     /// Signs the pledge's donor token (see [`crate::domain::donor_token`]).
     pub token_secret: &'a [u8],
-    pub now_ms: i64,
+    /// The wall clock, read where a time is written (inside a transaction, an event is
+    /// stamped when it is written, not when the request began waiting for the lock).
+    pub clock: &'a dyn Fn() -> i64,
     pub new_id: &'a dyn Fn() -> String,
 }
 
@@ -158,7 +160,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let hash = request_hash(&req.method, PATH, &raw_json);
     let (scope, key) = (GUEST_SCOPE, key.as_str());
 
-    let decision = idempotency::acquire(ctx.db, scope, key, &hash, ctx.now_ms)?;
+    let decision = idempotency::acquire(ctx.db, scope, key, &hash, (ctx.clock)())?;
     if let Some(answer) = settled(&decision) {
         return answer;
     }
@@ -187,7 +189,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
                         currency: pledge.currency,
                         donor: &pledge.donor,
                     },
-                    ctx.now_ms,
+                    (ctx.clock)(),
                 )?;
                 idempotency::mark_pledge_created(ctx.db, scope, key, &id)?;
                 Ok(created)
@@ -217,7 +219,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
         }
     };
     let response = transaction(ctx.db, || -> Result<ApiResponse, DbError> {
-        pledges::attach_payment(ctx.db, &stored.id, &payment.id, ctx.now_ms)?;
+        pledges::attach_payment(ctx.db, &stored.id, &payment.id, (ctx.clock)())?;
         // The pledge as this request created it (PENDING, read before the provider was
         // called): the provider's webhooks may already have moved it on, which
         // `GET /api/v1/pledges/{id}` shows. Every replay answers the same.
@@ -225,7 +227,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
             provider_payment_id: Some(payment.id.clone()),
             ..stored
         };
-        let expires_at = ctx.now_ms / 1000 + GUEST_TOKEN_TTL_SECS;
+        let expires_at = (ctx.clock)() / 1000 + GUEST_TOKEN_TTL_SECS;
         let response = ApiResponse::json(
             201,
             &Created {

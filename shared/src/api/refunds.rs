@@ -25,7 +25,9 @@ pub struct Context<'a> {
     pub db: &'a dyn SqlExecutor,
     pub provider: &'a dyn PaymentProvider,
     pub admin_token: &'a str,
-    pub now_ms: i64,
+    /// The wall clock, read where a time is written (inside a transaction, an event is
+    /// stamped when it is written, not when the request began waiting for the lock).
+    pub clock: &'a dyn Fn() -> i64,
     pub new_id: &'a dyn Fn() -> String,
 }
 
@@ -100,7 +102,7 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
     let (amount, reason) = validate(&body)?;
     let hash = request_hash(&req.method, &req.path, &raw_json);
     let (scope, key) = (ADMIN_SCOPE, key.as_str());
-    let decision = idempotency::acquire(ctx.db, scope, key, &hash, ctx.now_ms)?;
+    let decision = idempotency::acquire(ctx.db, scope, key, &hash, (ctx.clock)())?;
     if let Some(answer) = settled(&decision) {
         return answer;
     }
@@ -129,7 +131,7 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
                     request_scope: scope,
                     request_key: key,
                 },
-                ctx.now_ms,
+                (ctx.clock)(),
             )?;
             match reservation {
                 Ok(Reserved {
@@ -152,7 +154,7 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
                 amount_minor: refund.amount_minor,
             }) {
                 Ok(done) => (
-                    refunds::mark_succeeded(ctx.db, &refund.id, &done.id, ctx.now_ms)?,
+                    refunds::mark_succeeded(ctx.db, &refund.id, &done.id, (ctx.clock)())?,
                     done.id,
                 ),
                 Err(ProviderError::Unavailable(m)) => {
@@ -166,7 +168,7 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
                 ));
                 }
                 Err(e @ ProviderError::Rejected { .. }) => {
-                    refunds::mark_failed(ctx.db, &refund.id, &e.to_string(), ctx.now_ms)?;
+                    refunds::mark_failed(ctx.db, &refund.id, &e.to_string(), (ctx.clock)())?;
                     idempotency::forget(ctx.db, scope, key)?;
                     return Err(Problem::new(
                         502,
@@ -217,7 +219,7 @@ fn apply_to_pledge(
                 refunded_minor,
             },
         },
-        ctx.now_ms,
+        ctx.clock,
     )?;
     pledges::get(ctx.db, &refund.pledge_id)?.ok_or_else(missing)
 }

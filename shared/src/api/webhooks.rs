@@ -13,7 +13,9 @@ pub struct Context<'a> {
     pub db: &'a dyn SqlExecutor,
     /// Every secret currently accepted (more than one while rotating).
     pub secrets: &'a [&'a [u8]],
-    pub now_ms: i64,
+    /// The wall clock, read where a time is written (inside a transaction, an event is
+    /// stamped when it is written, not when the request began waiting for the lock).
+    pub clock: &'a dyn Fn() -> i64,
 }
 
 pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
@@ -27,7 +29,7 @@ fn receive(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
         req.header("stripe-signature"),
         &req.body,
         ctx.secrets,
-        ctx.now_ms / 1000,
+        (ctx.clock)() / 1000,
         DEFAULT_TOLERANCE_SECS,
     )
     .map_err(|e| match e {
@@ -57,7 +59,7 @@ fn receive(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
             pledge_id: event.pledge_id.as_deref(),
             event: event.event,
         },
-        ctx.now_ms,
+        ctx.clock,
     )?;
     Ok(ApiResponse {
         status: 200,

@@ -298,9 +298,11 @@ struct WebhookAnswer<'a> {
 pub fn apply_provider_event(
     db: &dyn SqlExecutor,
     input: &ProviderEvent<'_>,
-    now_ms: i64,
+    clock: &dyn Fn() -> i64,
 ) -> Result<Processed, DbError> {
     transaction(db, || {
+        // Read once the write lock is held: the event's age counts from here.
+        let now_ms = clock();
         // Claim the event id first: a concurrent delivery of the same event waits here
         // for this transaction and then finds the answer instead of applying it again.
         let claimed = db.execute(
