@@ -1,20 +1,18 @@
 use careforall::api::pledges::{handle, Context};
 use careforall::payments::provider::CaptureMode;
 use careforall::spin::{
-    api_request, new_id, now_ms, open_database, relay_after_response, respond, spin_response,
-    variables, ProviderSettings,
+    answer_then_relay, api_request, new_id, now_ms, spin_response, variables, ProviderSettings,
 };
+use careforall::storage::SqlExecutor;
 use spin_sdk::http::{Request, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn create_pledge(req: Request, out: ResponseOutparam) {
-    respond(out, answer(&req)).await;
-    relay_after_response();
+    answer_then_relay(out, |db| answer(&req, db)).await;
 }
 
-fn answer(req: &Request) -> anyhow::Result<Response> {
-    let db = open_database()?;
+fn answer(req: &Request, db: &dyn SqlExecutor) -> anyhow::Result<Response> {
     let provider = ProviderSettings::from_variables()?;
     let capture = match variables::get("payment_capture")?.as_str() {
         "automatic" => CaptureMode::Automatic,
@@ -25,7 +23,7 @@ fn answer(req: &Request) -> anyhow::Result<Response> {
     };
     let token_secret = variables::get("donor_token_secret")?;
     let ctx = Context {
-        db: db.as_ref(),
+        db,
         provider: &provider.stripe(),
         capture,
         token_secret: token_secret.as_bytes(),

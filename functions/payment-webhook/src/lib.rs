@@ -1,19 +1,16 @@
 use careforall::api::webhooks::{handle, Context};
 use careforall::payments::signature::secrets_from_list;
-use careforall::spin::{
-    api_request, now_ms, open_database, relay_after_response, respond, spin_response, variables,
-};
+use careforall::spin::{answer_then_relay, api_request, now_ms, spin_response, variables};
+use careforall::storage::SqlExecutor;
 use spin_sdk::http::{Request, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn payment_webhook(req: Request, out: ResponseOutparam) {
-    respond(out, answer(&req)).await;
-    relay_after_response();
+    answer_then_relay(out, |db| answer(&req, db)).await;
 }
 
-fn answer(req: &Request) -> anyhow::Result<Response> {
-    let db = open_database()?;
+fn answer(req: &Request, db: &dyn SqlExecutor) -> anyhow::Result<Response> {
     let configured = variables::get("webhook_secrets")?;
     let secrets = secrets_from_list(&configured);
     anyhow::ensure!(
@@ -21,7 +18,7 @@ fn answer(req: &Request) -> anyhow::Result<Response> {
         "variable webhook_secrets holds no secret"
     );
     let ctx = Context {
-        db: db.as_ref(),
+        db,
         secrets: &secrets,
         clock: &now_ms,
     };

@@ -77,20 +77,16 @@ impl Relay<'_> {
     /// One run: batches until the outbox is drained or the time budget is spent, then
     /// the due deliveries.
     pub fn run(&self) -> Result<RunReport, RelayError> {
-        let started = (self.clock)();
-        let mut report = RunReport {
-            started_at_ms: started,
-            ..RunReport::default()
-        };
         let s = self.settings;
-        self.publish(&mut report, s.time_budget_ms)?;
-        report.notifications = self.deliver(Queue::Notifications, None)?;
-        if !s.feed.subscribers.is_empty() {
-            report.feed = self.deliver(Queue::Feed, Some(&s.feed.signing_secret))?;
-        }
-        // Events committed while the deliveries were out go now, not a tick later.
-        self.publish(&mut report, s.time_budget_ms)?;
-        report.duration_ms = (self.clock)() - started;
+        let report = self.timed(|report| {
+            self.publish(report, s.time_budget_ms)?;
+            report.notifications = self.deliver(Queue::Notifications, None)?;
+            if !s.feed.subscribers.is_empty() {
+                report.feed = self.deliver(Queue::Feed, Some(&s.feed.signing_secret))?;
+            }
+            // Events committed while the deliveries were out go now, not a tick later.
+            self.publish(report, s.time_budget_ms)
+        })?;
         health::record_run(self.db, &report)?;
         Ok(report)
     }
@@ -100,12 +96,20 @@ impl Relay<'_> {
     /// deliveries (those are the scheduled run's, with its outbound hosts) and no health
     /// record (the runs in relay health are the scheduled ones).
     pub fn publish_one_batch(&self) -> Result<RunReport, RelayError> {
+        self.timed(|report| self.publish(report, 0))
+    }
+
+    /// A report of `work`, stamped with when it started and how long it took.
+    fn timed(
+        &self,
+        work: impl FnOnce(&mut RunReport) -> Result<(), RelayError>,
+    ) -> Result<RunReport, RelayError> {
         let started = (self.clock)();
         let mut report = RunReport {
             started_at_ms: started,
             ..RunReport::default()
         };
-        self.publish(&mut report, 0)?;
+        work(&mut report)?;
         report.duration_ms = (self.clock)() - started;
         Ok(report)
     }

@@ -4,7 +4,7 @@
 //! corrected here (a drift is a bug to find, not a number to overwrite).
 
 use super::health;
-use super::totals::read_all;
+use super::totals::{decode_counts, read_all};
 use crate::domain::totals::Totals;
 use crate::payments::provider::{PaymentProvider, ProviderError};
 use crate::storage::{DbError, SqlExecutor};
@@ -62,11 +62,11 @@ pub enum ReconcileError {
 fn totals_from_pledges(db: &dyn SqlExecutor) -> Result<(BTreeMap<String, Totals>, u64), DbError> {
     let rows = db.execute(
         "SELECT campaign_id, \
-         CAST(SUM(CASE WHEN status IN ('FAILED', 'CANCELED') THEN 0 ELSE amount_minor END) AS BIGINT) AS pledged, \
-         CAST(SUM(CASE WHEN status IN ('FAILED', 'CANCELED') THEN 0 ELSE 1 END) AS BIGINT) AS pledges, \
-         CAST(SUM(captured_minor) AS BIGINT) AS captured, CAST(SUM(refunded_minor) AS BIGINT) AS refunded, \
+         CAST(SUM(CASE WHEN status IN ('FAILED', 'CANCELED') THEN 0 ELSE amount_minor END) AS BIGINT) AS pledged_minor, \
+         CAST(SUM(CASE WHEN status IN ('FAILED', 'CANCELED') THEN 0 ELSE 1 END) AS BIGINT) AS pledge_count, \
+         CAST(SUM(captured_minor) AS BIGINT) AS captured_minor, CAST(SUM(refunded_minor) AS BIGINT) AS refunded_minor, \
          CAST(SUM(CASE WHEN captured_minor > 0 THEN 1 ELSE 0 END) AS BIGINT) AS captured_count, \
-         COUNT(DISTINCT CASE WHEN captured_minor > 0 THEN donor_email END) AS donors, COUNT(*) AS all_pledges \
+         COUNT(DISTINCT CASE WHEN captured_minor > 0 THEN donor_email END) AS donor_count, COUNT(*) AS all_pledges \
          FROM pledges GROUP BY campaign_id",
         &[],
     )?;
@@ -75,17 +75,7 @@ fn totals_from_pledges(db: &dyn SqlExecutor) -> Result<(BTreeMap<String, Totals>
         .iter()
         .map(|r| {
             all += r.u64("all_pledges")?;
-            Ok((
-                r.text("campaign_id")?,
-                Totals {
-                    pledged_minor: r.u64("pledged")?,
-                    captured_minor: r.u64("captured")?,
-                    refunded_minor: r.u64("refunded")?,
-                    pledge_count: r.u64("pledges")?,
-                    captured_count: r.u64("captured_count")?,
-                    donor_count: r.u64("donors")?,
-                },
-            ))
+            Ok((r.text("campaign_id")?, decode_counts(&r)?))
         })
         .collect::<Result<_, DbError>>()?;
     Ok((totals, all))

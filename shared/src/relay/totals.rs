@@ -55,18 +55,23 @@ pub struct CampaignTotals {
 const TOTALS_COLUMNS: &str = "t.campaign_id, t.currency, t.pledged_minor, t.captured_minor, t.refunded_minor, \
      t.pledge_count, t.captured_count, t.donor_count, t.last_event_id, t.updated_at_ms, c.goal_minor";
 
+/// The counters of [`Totals`] from a row whose columns are named after them.
+pub(super) fn decode_counts(row: &Row<'_>) -> Result<Totals, DbError> {
+    Ok(Totals {
+        pledged_minor: row.u64("pledged_minor")?,
+        captured_minor: row.u64("captured_minor")?,
+        refunded_minor: row.u64("refunded_minor")?,
+        pledge_count: row.u64("pledge_count")?,
+        captured_count: row.u64("captured_count")?,
+        donor_count: row.u64("donor_count")?,
+    })
+}
+
 fn decode_totals(row: Row<'_>) -> Result<CampaignTotals, DbError> {
     Ok(CampaignTotals {
         campaign_id: row.text("campaign_id")?,
         currency: row.text("currency")?,
-        totals: Totals {
-            pledged_minor: row.u64("pledged_minor")?,
-            captured_minor: row.u64("captured_minor")?,
-            refunded_minor: row.u64("refunded_minor")?,
-            pledge_count: row.u64("pledge_count")?,
-            captured_count: row.u64("captured_count")?,
-            donor_count: row.u64("donor_count")?,
-        },
+        totals: decode_counts(&row)?,
         goal_minor: row.u64("goal_minor")?,
         last_event_id: row.i64("last_event_id")?,
         updated_at_ms: row.i64("updated_at_ms")?,

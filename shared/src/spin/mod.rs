@@ -13,8 +13,9 @@ pub use database::open_database;
 pub use http::SpinHttp;
 pub use postgres::SpinPostgres;
 pub use provider::ProviderSettings;
-pub use relay::{relay_after_response, relay_settings_from_variables, with_relay};
-pub use respond::respond;
+use relay::relay_after_response;
+pub use relay::{relay_settings_from_variables, with_relay};
+pub use respond::answer_then_relay;
 pub use spin_sdk::variables;
 pub use sqlite::SpinSqlite;
 

@@ -5,6 +5,7 @@ use super::{new_id, now_ms, open_database, variables, SpinHttp};
 use crate::relay::feed::FeedSettings;
 use crate::relay::notify::NotifySettings;
 use crate::relay::{Relay, RelaySettings};
+use crate::storage::SqlExecutor;
 use anyhow::Context;
 
 fn number<T: std::str::FromStr>(name: &str) -> anyhow::Result<T>
@@ -54,9 +55,14 @@ pub fn relay_settings_from_variables() -> anyhow::Result<RelaySettings> {
 /// Runs `body` with a relay over the configured database and settings.
 pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
     let db = open_database()?;
+    relay_over(db.as_ref(), body)
+}
+
+/// Runs `body` with a relay over `db` (a connection the caller already holds).
+fn relay_over<T>(db: &dyn SqlExecutor, body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
     let settings = relay_settings_from_variables()?;
     let relay = Relay {
-        db: db.as_ref(),
+        db,
         http: &SpinHttp,
         settings: &settings,
         clock: &now_ms,
@@ -65,15 +71,16 @@ pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
     Ok(body(&relay))
 }
 
-/// For a handler that has already answered: when `relay_after_response` is `true`, one
-/// outbox batch (the handler's own fresh events among the oldest waiting) is applied
-/// now instead of at the next scheduled run. Whatever fails here is logged and left to
-/// the scheduled relay: the client has its answer, and the events stay in the outbox.
-pub fn relay_after_response() {
+/// For a handler that has already answered, on the connection it answered with: when
+/// `relay_after_response` is `true`, one outbox batch (the handler's own fresh events
+/// among the oldest waiting) is applied now instead of at the next scheduled run.
+/// Whatever fails here is logged and left to the scheduled relay: the client has its
+/// answer, and the events stay in the outbox.
+pub fn relay_after_response(db: &dyn SqlExecutor) {
     let outcome = variables::get("relay_after_response")
         .map_err(anyhow::Error::from)
         .and_then(|raw| match raw.trim() {
-            "true" => with_relay(|relay| relay.publish_one_batch().map(drop))?
+            "true" => relay_over(db, |relay| relay.publish_one_batch().map(drop))?
                 .context("relaying after the response"),
             "false" => Ok(()),
             other => {

@@ -1,11 +1,13 @@
 //! Answering through the response outparam, for handlers with work left after the client
 //! has its answer (Spin keeps the instance until the handler returns).
 
+use super::{open_database, relay_after_response};
+use crate::storage::SqlExecutor;
 use spin_sdk::http::{IntoResponse, OutgoingResponse, Response, ResponseOutparam};
 
 /// Sends `answer` (an error as the SDK's plain 500) and ends its body, so the client
 /// holds the whole response when this returns.
-pub async fn respond(out: ResponseOutparam, answer: anyhow::Result<Response>) {
+async fn respond(out: ResponseOutparam, answer: anyhow::Result<Response>) {
     let mut response = answer.into_response();
     let body = std::mem::take(response.body_mut());
     match OutgoingResponse::try_from(response) {
@@ -16,4 +18,18 @@ pub async fn respond(out: ResponseOutparam, answer: anyhow::Result<Response>) {
         }
         Err(e) => eprintln!("building the response: {e:#}"),
     }
+}
+
+/// A writing handler's whole life: answers with `answer` over the configured database,
+/// then, on the same connection, relays after the response when configured.
+pub async fn answer_then_relay(
+    out: ResponseOutparam,
+    answer: impl FnOnce(&dyn SqlExecutor) -> anyhow::Result<Response>,
+) {
+    let db = match open_database() {
+        Ok(db) => db,
+        Err(e) => return respond(out, Err(e)).await,
+    };
+    respond(out, answer(db.as_ref())).await;
+    relay_after_response(db.as_ref());
 }
