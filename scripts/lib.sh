@@ -16,6 +16,22 @@ test_components() {
   for dir in tests/components/*/; do basename "$dir"; done
 }
 
+# The pinned toolchain (rust-toolchain.toml) with its wasm32-wasip2 target, rustfmt and
+# clippy. A toolchain that is already installed does not gain the file's target by
+# itself, so the target is checked and added explicitly; nothing is fetched when all is
+# there.
+ensure_toolchain() {
+  local channel
+  channel="$(sed -n 's/^channel = "\(.*\)"$/\1/p' "$ROOT/rust-toolchain.toml")"
+  if rustup target list --installed --toolchain "$channel" 2>/dev/null | grep -qx wasm32-wasip2 &&
+    rustup component list --installed --toolchain "$channel" 2>/dev/null | grep -q '^clippy' &&
+    rustup component list --installed --toolchain "$channel" 2>/dev/null | grep -q '^rustfmt'; then
+    return 0
+  fi
+  say "installing Rust $channel with the wasm32-wasip2 target, rustfmt and clippy"
+  rustup toolchain install "$channel" --profile minimal --component rustfmt,clippy --target wasm32-wasip2
+}
+
 # Builds the named component crates for wasm32-wasip2 in release mode.
 build_components() {
   local args=()
@@ -27,6 +43,11 @@ build_components() {
 build_host() {
   say "building the host (release)"
   cargo build --locked --release -p spin-host
+}
+
+build_simulator() {
+  say "building the payment simulator (release)"
+  cargo build --locked --release -p payment-simulator
 }
 
 # `--sqlite @file` for every SQLite migration, in order (the flag spin up also takes).
