@@ -81,7 +81,10 @@ impl Up {
         let deadline = Instant::now() + Duration::from_secs(300);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
-                bail!("scripts/up exited with {status} before serving:\n{}", self.log());
+                bail!(
+                    "scripts/up exited with {status} before serving:\n{}",
+                    self.log()
+                );
             }
             if self.log().contains("CareForAll is up") {
                 let health = client.get(format!("{}/health", self.base)).send().await;
@@ -96,7 +99,11 @@ impl Up {
 
     /// Signals the run and waits until every process of its group is gone.
     async fn stop(mut self, signal: i32, to_group: bool) -> Result<()> {
-        let target = if to_group { -self.group() } else { self.group() };
+        let target = if to_group {
+            -self.group()
+        } else {
+            self.group()
+        };
         unsafe { libc::kill(target, signal) };
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
@@ -233,7 +240,11 @@ async fn scripts_up_stops_when_the_relay_dies() {
         if let Some(status) = up.child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "scripts/up kept running:\n{}", up.log());
+        assert!(
+            Instant::now() < deadline,
+            "scripts/up kept running:\n{}",
+            up.log()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(!status.success(), "{}", up.log());

@@ -53,6 +53,39 @@ async fn sqlite_transaction_spans_several_execute_calls() {
     );
 }
 
+/// A connection the host hands out again must look new to the guest, whatever the
+/// previous guest left behind, in both connection modes (`new` is Spin's).
+#[tokio::test]
+async fn a_reused_sqlite_connection_looks_new() {
+    for mode in ["reuse", "new"] {
+        let host = app()
+            .arg("--sqlite-connections")
+            .arg(mode)
+            .start()
+            .await
+            .unwrap();
+        let first = get_json(&host, "/sqlite/fresh").await;
+        assert_eq!(first["counters"], serde_json::json!([0, 0, 0]), "{mode}");
+        assert_eq!(first["temp_objects"], serde_json::json!([0]), "{mode}");
+        for leave in [
+            "pragmas",
+            "tx",
+            "temp",
+            "foreign-keys",
+            "pragmas",
+            "pragmas",
+        ] {
+            let seen = get_json(&host, &format!("/sqlite/fresh?leave={leave}")).await;
+            assert_eq!(seen, first, "{mode}: after a guest that left {leave}");
+        }
+        // Every guest's autocommit write landed; the abandoned transaction's did not.
+        assert_eq!(
+            get_json(&host, "/sqlite/fresh").await["in_transaction_rows"],
+            serde_json::json!([0])
+        );
+    }
+}
+
 #[tokio::test]
 async fn concurrent_writers_from_two_hosts_on_one_file_lose_nothing() {
     let shared = tempfile::tempdir().unwrap();

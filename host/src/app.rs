@@ -10,7 +10,7 @@ use crate::config::runtime_config::RuntimeConfig;
 use crate::engine::{self, EngineLimits};
 use crate::factors::key_value::KeyValueStores;
 use crate::factors::postgres::PgPools;
-use crate::factors::sqlite::SqliteDatabases;
+use crate::factors::sqlite::{ConnectionMode, SqliteDatabases};
 use crate::factors::variables::AppVariables;
 use crate::observe::metrics::Metrics;
 use crate::state::{ComponentConfig, InstanceState};
@@ -38,6 +38,8 @@ pub struct LoadOptions {
     pub state_dir: Option<PathBuf>,
     pub runtime_config: Option<PathBuf>,
     pub sqlite_statements: Vec<String>,
+    pub sqlite_connections: ConnectionMode,
+    pub max_postgres_connections: usize,
     pub environment: Vec<(String, String)>,
     pub limits: HostLimits,
 }
@@ -97,7 +99,7 @@ impl AppRuntime {
                 }
             }
         }
-        let sqlite = SqliteDatabases::new(runtime.sqlite.clone())?;
+        let sqlite = SqliteDatabases::new(runtime.sqlite.clone(), options.sqlite_connections)?;
         for statement in &options.sqlite_statements {
             let sql = match statement.strip_prefix('@') {
                 Some(file) => std::fs::read_to_string(file)
@@ -199,7 +201,7 @@ impl AppRuntime {
             cron,
             sqlite,
             key_value,
-            postgres: PgPools::default(),
+            postgres: PgPools::new(options.max_postgres_connections),
             limits: options.limits,
             metrics: Metrics::new()?,
         }))

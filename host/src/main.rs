@@ -13,6 +13,7 @@ mod trigger;
 use anyhow::{Context, Result};
 use app::{AppRuntime, HostLimits, LoadOptions};
 use clap::{Parser, Subcommand};
+use factors::sqlite::ConnectionMode;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,6 +52,15 @@ struct UpArgs {
     /// SQL to run against the default database before serving; `@file` reads a file.
     #[arg(long = "sqlite")]
     sqlite: Vec<String>,
+    /// `new`: a new SQLite connection per `open`, as Spin does. `reuse`: connections
+    /// reused across requests (reset so a guest cannot tell) and the writers of one
+    /// database file queued instead of sleeping in SQLite's busy handler.
+    #[arg(long, value_enum, default_value_t = ConnectionMode::Reuse)]
+    sqlite_connections: ConnectionMode,
+    /// Pooled connections per Postgres address (Spin's pool holds 64). Lower it where
+    /// several hosts share a server with few `max_connections`.
+    #[arg(long, default_value_t = factors::postgres::DEFAULT_MAX_CONNECTIONS)]
+    max_postgres_connections: usize,
     /// Environment variables for components, `KEY=VALUE`.
     #[arg(short = 'e', long = "env", value_parser = parse_env)]
     env: Vec<(String, String)>,
@@ -89,6 +99,8 @@ async fn up(args: UpArgs) -> Result<()> {
         state_dir: args.state_dir,
         runtime_config: args.runtime_config_file,
         sqlite_statements: args.sqlite,
+        sqlite_connections: args.sqlite_connections,
+        max_postgres_connections: args.max_postgres_connections,
         environment: args.env,
         limits: HostLimits {
             request_timeout: Duration::from_millis(args.request_timeout_ms),
@@ -131,6 +143,13 @@ async fn up(args: UpArgs) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    // RUST_BACKTRACE=1 (set on our machines) makes every anyhow error capture a
+    // backtrace, costly on paths where errors are routine (a guest's failed call, a
+    // closed stream). Panics keep their backtraces; errors capture one only when
+    // RUST_LIB_BACKTRACE asks.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -83,7 +83,10 @@ impl App {
         if backend == Backend::Postgres {
             let db = TempPgDatabase::create().await?;
             db.migrate().await?;
+            // Tests run side by side against one server (max_connections 100).
             builder = builder
+                .arg("--max-postgres-connections")
+                .arg("12")
                 .env("SPIN_VARIABLE_DATABASE_BACKEND", "postgres")
                 .env("SPIN_VARIABLE_POSTGRES_URL", db.url());
             pg = Some(db);

@@ -17,13 +17,26 @@ use std::sync::{Arc, Mutex};
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use wasmtime::component::Resource;
 
+/// Spin's pool size per address.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+
 /// Connection pools by address, shared by every instance of the app.
-#[derive(Default, Clone)]
-pub struct PgPools(Arc<Mutex<HashMap<String, deadpool_postgres::Pool>>>);
+#[derive(Clone)]
+pub struct PgPools {
+    pools: Arc<Mutex<HashMap<String, deadpool_postgres::Pool>>>,
+    max_connections: usize,
+}
 
 impl PgPools {
+    pub fn new(max_connections: usize) -> Self {
+        PgPools {
+            pools: Arc::default(),
+            max_connections,
+        }
+    }
+
     fn pool(&self, address: &str) -> Result<deadpool_postgres::Pool, Error> {
-        let mut pools = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(pool) = pools.get(address) {
             return Ok(pool.clone());
         }
@@ -32,7 +45,7 @@ impl PgPools {
             .map_err(|e| Error::ConnectionFailed(format!("invalid address: {e}")))?;
         let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
         let pool = deadpool_postgres::Pool::builder(manager)
-            .max_size(64)
+            .max_size(self.max_connections)
             .build()
             .map_err(|e| Error::ConnectionFailed(e.to_string()))?;
         pools.insert(address.to_string(), pool.clone());

@@ -153,6 +153,12 @@ fn check_campaign(db: &dyn SqlExecutor, pledge: &ValidPledge) -> Result<(), Prob
     Ok(())
 }
 
+/// What claiming the key found: an answer already decided, or the pledge to pay for.
+enum Claimed {
+    Settled(ApiResult),
+    Pledge(Pledge),
+}
+
 fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let key = require_key(req, "POST /api/v1/pledges")?;
     let (body, raw_json): (CreateBody, _) = parse_body_and_value(req)?;
@@ -160,26 +166,25 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let hash = request_hash(&req.method, PATH, &raw_json);
     let (scope, key) = (GUEST_SCOPE, key.as_str());
 
-    let decision = idempotency::acquire(ctx.db, scope, key, &hash, (ctx.clock)())?;
-    if let Some(answer) = settled(&decision) {
-        return answer;
-    }
-    let stored = match decision {
-        KeyDecision::Resume {
-            point: RecoveryPoint::PledgeCreated | RecoveryPoint::Finished,
-            pledge_id: Some(id),
-        } => pledges::get(ctx.db, &id)?.ok_or_else(|| {
-            Problem::storage(DbError::Other(format!(
-                "pledge {id} named by a key is missing"
-            )))
-        })?,
-        _ => {
-            if let Err(refusal) = check_campaign(ctx.db, &pledge) {
-                idempotency::forget(ctx.db, scope, key)?;
-                return Err(refusal);
-            }
-            let id = (ctx.new_id)();
-            transaction(ctx.db, || -> Result<Pledge, DbError> {
+    // One transaction claims the key and, for a new request, creates the pledge: a
+    // refusal (unknown or closed campaign) rolls the claim back, so it leaves nothing.
+    let claimed = transaction(ctx.db, || -> Result<Claimed, Problem> {
+        let decision = idempotency::claim(ctx.db, scope, key, &hash, (ctx.clock)())?;
+        if let Some(answer) = settled(&decision) {
+            return Ok(Claimed::Settled(answer));
+        }
+        let stored = match decision {
+            KeyDecision::Resume {
+                point: RecoveryPoint::PledgeCreated | RecoveryPoint::Finished,
+                pledge_id: Some(id),
+            } => pledges::get(ctx.db, &id)?.ok_or_else(|| {
+                Problem::storage(DbError::Other(format!(
+                    "pledge {id} named by a key is missing"
+                )))
+            })?,
+            _ => {
+                check_campaign(ctx.db, &pledge)?;
+                let id = (ctx.new_id)();
                 let created = pledges::insert(
                     ctx.db,
                     &NewPledge {
@@ -192,9 +197,14 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
                     (ctx.clock)(),
                 )?;
                 idempotency::mark_pledge_created(ctx.db, scope, key, &id)?;
-                Ok(created)
-            })?
-        }
+                created
+            }
+        };
+        Ok(Claimed::Pledge(stored))
+    })?;
+    let stored = match claimed {
+        Claimed::Settled(answer) => return answer,
+        Claimed::Pledge(stored) => stored,
     };
     let payment = match ctx.provider.create_payment(&CreatePayment {
         pledge_id: &stored.id,

@@ -36,7 +36,8 @@ fn load(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<Option<StoredKey
     }))
 }
 
-/// Claims `key` for a request with `request_hash`, or says why not.
+/// Claims `key` for a request with `request_hash`, or says why not, in a transaction of
+/// its own.
 pub fn acquire(
     db: &dyn SqlExecutor,
     scope: &str,
@@ -44,37 +45,47 @@ pub fn acquire(
     request_hash: &str,
     now_ms: i64,
 ) -> Result<KeyDecision, DbError> {
-    transaction(db, || {
-        let inserted = db.execute(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, locked_at_ms, recovery_point, created_at_ms, expires_at_ms) \
-             VALUES (?1, ?2, ?3, ?4, 'started', ?4, ?5) ON CONFLICT (scope, key) DO NOTHING RETURNING key",
-            &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into()],
-        )?;
-        if inserted.first().is_some() {
-            return Ok(KeyDecision::Start);
+    transaction(db, || claim(db, scope, key, request_hash, now_ms))
+}
+
+/// [`acquire`] inside the caller's transaction, so that what the request does next
+/// (e.g. creating its pledge) commits with the claim, and a refusal rolls the claim back.
+pub fn claim(
+    db: &dyn SqlExecutor,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now_ms: i64,
+) -> Result<KeyDecision, DbError> {
+    let inserted = db.execute(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, locked_at_ms, recovery_point, created_at_ms, expires_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, 'started', ?4, ?5) ON CONFLICT (scope, key) DO NOTHING RETURNING key",
+        &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into()],
+    )?;
+    if inserted.first().is_some() {
+        return Ok(KeyDecision::Start);
+    }
+    let stored = load(db, scope, key)?;
+    let decision = decide(stored.as_ref(), request_hash, now_ms);
+    match &decision {
+        KeyDecision::Start => {
+            // The old key expired: reuse the row for the new request.
+            db.execute(
+                "UPDATE idempotency_keys SET request_hash = ?3, locked_at_ms = ?4, recovery_point = 'started', \
+                 pledge_id = NULL, response_status = NULL, response_body = NULL, created_at_ms = ?4, expires_at_ms = ?5 \
+                 WHERE scope = ?1 AND key = ?2",
+                &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into()],
+            )?;
         }
-        let stored = load(db, scope, key)?;
-        let decision = decide(stored.as_ref(), request_hash, now_ms);
-        match &decision {
-            KeyDecision::Start => {
-                // The old key expired: reuse the row for the new request.
-                db.execute(
-                    "UPDATE idempotency_keys SET request_hash = ?3, locked_at_ms = ?4, recovery_point = 'started', \
-                     pledge_id = NULL, response_status = NULL, response_body = NULL, created_at_ms = ?4, expires_at_ms = ?5 \
-                     WHERE scope = ?1 AND key = ?2",
-                    &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into()],
-                )?;
-            }
-            KeyDecision::Resume { .. } => {
-                db.execute(
-                    "UPDATE idempotency_keys SET locked_at_ms = ?3 WHERE scope = ?1 AND key = ?2",
-                    &[scope.into(), key.into(), now_ms.into()],
-                )?;
-            }
-            KeyDecision::Replay { .. } | KeyDecision::InFlight | KeyDecision::Mismatch => {}
+        KeyDecision::Resume { .. } => {
+            db.execute(
+                "UPDATE idempotency_keys SET locked_at_ms = ?3 WHERE scope = ?1 AND key = ?2",
+                &[scope.into(), key.into(), now_ms.into()],
+            )?;
         }
-        Ok(decision)
-    })
+        KeyDecision::Replay { .. } | KeyDecision::InFlight | KeyDecision::Mismatch => {}
+    }
+    Ok(decision)
 }
 
 /// Notes that the pledge exists (called inside the transaction that creates it).

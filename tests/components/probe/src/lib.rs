@@ -40,6 +40,7 @@ async fn probe(req: Request) -> Response {
         ("sqlite", "transaction") => sqlite_transaction(),
         ("sqlite", "increment") => sqlite_increment(),
         ("sqlite", "counter") => sqlite_counter(),
+        ("sqlite", "fresh") => sqlite_fresh(&query_param(&req, "leave")),
         ("kv", _) => key_value(&req, &op),
         ("vars", _) => Ok(match variables::get(&query_param(&req, "name")) {
             Ok(v) => json!({ "value": v }),
@@ -146,6 +147,57 @@ fn sqlite_counter() -> anyhow::Result<Json> {
         .and_then(|r| r.get::<i64>("n"))
         .unwrap_or(0);
     Ok(json!({ "n": n }))
+}
+
+/// What a new connection shows of its own state, read first; then the connection is
+/// left dirty (`leave`: `pragmas`, `tx` for an open transaction holding a write, `temp`
+/// for a TEMP table, `foreign-keys`) for whoever opens the database next.
+fn sqlite_fresh(leave: &str) -> anyhow::Result<Json> {
+    let conn = Connection::open_default()?;
+    let one = |sql: &str| -> anyhow::Result<Json> {
+        let rows = conn.execute(sql, &[])?;
+        let row = rows
+            .rows
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("{sql}: no row"))?;
+        Ok(row
+            .values
+            .iter()
+            .map(|v| match v {
+                Value::Integer(i) => json!(i),
+                Value::Text(t) => json!(t),
+                other => json!(format!("{other:?}")),
+            })
+            .collect())
+    };
+    let seen = json!({
+        "counters": one("SELECT last_insert_rowid(), changes(), total_changes()")?,
+        "synchronous": one("PRAGMA synchronous")?,
+        "busy_timeout": one("PRAGMA busy_timeout")?,
+        "foreign_keys": one("PRAGMA foreign_keys")?,
+        "temp_objects": one("SELECT count(*) FROM sqlite_temp_master")?,
+        "in_transaction_rows": one("SELECT count(*) FROM counter WHERE id = 99")?,
+    });
+    conn.execute("PRAGMA synchronous = OFF", &[])?;
+    conn.execute("PRAGMA busy_timeout = 1", &[])?;
+    conn.execute(
+        "INSERT INTO counter (id, n) VALUES (7, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1",
+        &[],
+    )?;
+    match leave {
+        "tx" => {
+            conn.execute("BEGIN IMMEDIATE", &[])?;
+            conn.execute("INSERT INTO counter (id, n) VALUES (99, 1)", &[])?;
+        }
+        "temp" => {
+            conn.execute("CREATE TEMP TABLE scratch (x)", &[])?;
+        }
+        "foreign-keys" => {
+            conn.execute("PRAGMA foreign_keys = OFF", &[])?;
+        }
+        _ => {}
+    }
+    Ok(seen)
 }
 
 fn key_value(req: &Request, op: &str) -> anyhow::Result<Json> {

@@ -1,0 +1,49 @@
+//! The interface as guests call it: `open` checks the component's `sqlite_databases`
+//! (Spin's `AccessDenied`/`NoSuchDatabase`), statements run on the resource.
+
+use super::SqliteConnection;
+use crate::bindings::spin::fermyon::spin2_0_0::sqlite::{
+    Error, Host, HostConnection, QueryResult, Value,
+};
+use crate::state::InstanceState;
+use wasmtime::component::Resource;
+
+impl Host for InstanceState {}
+
+impl HostConnection for InstanceState {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<SqliteConnection>, Error>> {
+        if !self.component.sqlite_databases.contains(&database) {
+            return Ok(Err(Error::AccessDenied));
+        }
+        let Some(db) = self.app.sqlite.get(&database).cloned() else {
+            return Ok(Err(Error::NoSuchDatabase));
+        };
+        match SqliteConnection::open(db).await {
+            Ok(conn) => Ok(Ok(self.table.push(conn)?)),
+            Err(e) => Ok(Err(Error::Io(e.to_string()))),
+        }
+    }
+
+    async fn execute(
+        &mut self,
+        conn: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> wasmtime::Result<Result<QueryResult, Error>> {
+        let Ok(conn) = self.table.get_mut(&conn) else {
+            return Ok(Err(Error::InvalidConnection));
+        };
+        Ok(conn
+            .execute(statement, parameters)
+            .await
+            .map_err(|e| Error::Io(e.to_string())))
+    }
+
+    async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}
