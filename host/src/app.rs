@@ -24,8 +24,26 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-/// The trap message of an instance stopped by its deadline.
-pub const DEADLINE_EXCEEDED: &str = "deadline exceeded";
+/// Why an instance was stopped: its request ran past the host's deadline. The one
+/// error both deadline mechanisms (the epoch callback inside the guest, the wall-clock
+/// timeout around it) raise, recognised by type rather than by message.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineExceeded;
+
+impl std::fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deadline exceeded")
+    }
+}
+
+impl std::error::Error for DeadlineExceeded {}
+
+impl DeadlineExceeded {
+    /// Whether `e`, or anything it wraps, is a deadline.
+    pub fn caused(e: &anyhow::Error) -> bool {
+        e.chain().any(|cause| cause.is::<DeadlineExceeded>())
+    }
+}
 
 pub struct HostLimits {
     pub request_timeout: Duration,
@@ -223,7 +241,7 @@ impl AppRuntime {
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
-                Err(wasmtime::Error::msg(DEADLINE_EXCEEDED))
+                Err(wasmtime::Error::new(DeadlineExceeded))
             } else {
                 Ok(UpdateDeadline::Yield(1))
             }

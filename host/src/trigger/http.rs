@@ -1,7 +1,7 @@
 //! The HTTP trigger: a hyper server that routes each request to a component, runs it in
 //! a fresh instance from its `InstancePre` under a deadline, and drains on shutdown.
 
-use crate::app::{AppRuntime, DEADLINE_EXCEEDED};
+use crate::app::{AppRuntime, DeadlineExceeded};
 use crate::observe::log::{self, RequestLog};
 use crate::trigger::router::RouteMatch;
 use anyhow::{anyhow, Context, Result};
@@ -241,7 +241,7 @@ impl AppRuntime {
             };
             match tokio::time::timeout(timeout, run).await {
                 Ok(result) => result.map_err(anyhow::Error::from),
-                Err(_) => Err(anyhow!(DEADLINE_EXCEEDED)),
+                Err(_) => Err(anyhow::Error::new(DeadlineExceeded)),
             }
         });
         match tokio::time::timeout(timeout + Duration::from_millis(50), receiver).await {
@@ -263,7 +263,7 @@ impl AppRuntime {
                 "component `{component}` answered with error {code:?}"
             )),
             Ok(Err(_)) => match task.await {
-                Ok(Err(e)) if format!("{e:#}").contains(DEADLINE_EXCEEDED) => {
+                Ok(Err(e)) if DeadlineExceeded::caused(&e) => {
                     Ok(plain(504, "Request deadline exceeded"))
                 }
                 Ok(Err(e)) => Err(e.context(format!("component `{component}` trapped"))),
