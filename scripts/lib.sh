@@ -21,11 +21,11 @@ test_components() {
 # itself, so the target is checked and added explicitly; nothing is fetched when all is
 # there.
 ensure_toolchain() {
-  local channel
+  local channel installed
   channel="$(sed -n 's/^channel = "\(.*\)"$/\1/p' "$ROOT/rust-toolchain.toml")"
-  if rustup target list --installed --toolchain "$channel" 2>/dev/null | grep -qx wasm32-wasip2 &&
-    rustup component list --installed --toolchain "$channel" 2>/dev/null | grep -q '^clippy' &&
-    rustup component list --installed --toolchain "$channel" 2>/dev/null | grep -q '^rustfmt'; then
+  installed="$(rustup component list --installed --toolchain "$channel" 2>/dev/null || true)"
+  if grep -qx rust-std-wasm32-wasip2 <<<"$installed" && grep -q '^clippy-' <<<"$installed" &&
+    grep -q '^rustfmt-' <<<"$installed"; then
     return 0
   fi
   say "installing Rust $channel with the wasm32-wasip2 target, rustfmt and clippy"
