@@ -419,11 +419,31 @@ async fn durability_switch_takes_full_and_refuses_a_typo() {
         .start()
         .await
         .unwrap();
-    let resp = send(&typo, Method::GET, "/api/v1/campaigns", None, None).await;
+    // Reads do not use the setting (they skip it); every write refuses to run without it.
+    let read = send(&typo, Method::GET, "/api/v1/campaigns", None, None).await;
+    assert_eq!(read.status(), 200);
+    let resp = send(
+        &typo,
+        Method::POST,
+        "/api/v1/campaigns",
+        Some(TOKEN),
+        Some(campaign("Never stored")),
+    )
+    .await;
     assert_eq!(
         resp.status(),
         500,
         "a misconfigured durability setting is never silently replaced"
+    );
+    let listed: Value = send(&typo, Method::GET, "/api/v1/campaigns", None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["items"],
+        serde_json::json!([]),
+        "the refused write stored nothing"
     );
     assert!(
         typo.log()

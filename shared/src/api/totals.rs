@@ -1,11 +1,11 @@
 //! `GET /api/v1/campaigns/{id}/totals`: the campaign totals read model, in O(1): one
-//! primary-key read of `campaign_totals` and one index lookup for the relay lag. It
-//! never reads pledges.
+//! statement reads the campaign, its `campaign_totals` row and the relay lag's index
+//! entry. It never reads pledges.
 
 use super::{ApiRequest, ApiResponse, Problem};
 use crate::domain::totals::Totals;
-use crate::relay::{health, totals};
-use crate::storage::{campaigns, SqlExecutor};
+use crate::relay::totals;
+use crate::storage::SqlExecutor;
 use serde::Serialize;
 
 pub struct Context<'a> {
@@ -51,42 +51,27 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
             "totals take no query parameters",
         ));
     }
-    let relay_lag_ms = health::lag_ms(ctx.db, ctx.now_ms).map_err(Problem::storage)?;
-    let body = match totals::read(ctx.db, id).map_err(Problem::storage)? {
-        Some(t) => ApiResponse::json(
-            200,
-            &TotalsView {
-                campaign_id: &t.campaign_id,
-                currency: &t.currency,
-                goal_minor: t.goal_minor,
-                raised_minor: t.totals.raised_minor(),
-                totals: t.totals,
-                as_of: Some(t.last_event_id),
-                updated_at_ms: Some(t.updated_at_ms),
-                relay_lag_ms,
-            },
-        ),
-        // A campaign the relay has seen no event of yet.
-        None => {
-            let campaign = campaigns::get(ctx.db, id)
-                .map_err(Problem::storage)?
-                .ok_or_else(|| {
-                    Problem::not_found("campaign_not_found", format!("no campaign with id `{id}`"))
-                })?;
-            ApiResponse::json(
-                200,
-                &TotalsView {
-                    campaign_id: &campaign.id,
-                    currency: campaign.currency.code(),
-                    goal_minor: campaign.goal_minor,
-                    raised_minor: 0,
-                    totals: Totals::default(),
-                    as_of: None,
-                    updated_at_ms: None,
-                    relay_lag_ms,
-                },
-            )
-        }
-    };
+    let read = totals::read(ctx.db, id)
+        .map_err(Problem::storage)?
+        .ok_or_else(|| {
+            Problem::not_found("campaign_not_found", format!("no campaign with id `{id}`"))
+        })?;
+    let relayed = read.relayed.as_ref();
+    let totals = relayed.map(|r| r.totals).unwrap_or_default();
+    let body = ApiResponse::json(
+        200,
+        &TotalsView {
+            campaign_id: &read.campaign_id,
+            currency: &read.currency,
+            goal_minor: read.goal_minor,
+            raised_minor: totals.raised_minor(),
+            totals,
+            as_of: relayed.map(|r| r.last_event_id),
+            updated_at_ms: relayed.map(|r| r.updated_at_ms),
+            relay_lag_ms: read
+                .oldest_unpublished_at_ms
+                .map_or(0, |created| (ctx.now_ms - created).max(0)),
+        },
+    );
     Ok(body.with_header("cache-control", "no-store"))
 }

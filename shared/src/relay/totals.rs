@@ -78,18 +78,53 @@ fn decode_totals(row: Row<'_>) -> Result<CampaignTotals, DbError> {
     })
 }
 
-/// The read model of one campaign; `None` until its first event is relayed.
-pub fn read(db: &dyn SqlExecutor, campaign_id: &str) -> Result<Option<CampaignTotals>, DbError> {
-    db.execute(
-        &format!(
-            "SELECT {TOTALS_COLUMNS} FROM campaign_totals t JOIN campaigns c ON c.id = t.campaign_id \
-             WHERE t.campaign_id = ?1"
-        ),
+/// What `GET …/totals` shows of one campaign, read in one statement (one snapshot):
+/// the campaign, its read model once the relay has applied one of its events, and when
+/// the oldest event the relay has not applied yet was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalsRead {
+    pub campaign_id: String,
+    pub currency: String,
+    pub goal_minor: u64,
+    /// `None` until the relay applies the campaign's first event.
+    pub relayed: Option<Relayed>,
+    pub oldest_unpublished_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relayed {
+    pub totals: Totals,
+    pub last_event_id: i64,
+    pub updated_at_ms: i64,
+}
+
+/// `None` when there is no such campaign.
+pub fn read(db: &dyn SqlExecutor, campaign_id: &str) -> Result<Option<TotalsRead>, DbError> {
+    let rows = db.execute(
+        "SELECT c.id AS campaign_id, c.currency, c.goal_minor, t.pledged_minor, t.captured_minor, \
+         t.refunded_minor, t.pledge_count, t.captured_count, t.donor_count, t.last_event_id, t.updated_at_ms, \
+         (SELECT created_at_ms FROM outbox WHERE published_at_ms IS NULL ORDER BY id LIMIT 1) AS oldest_unpublished_at_ms \
+         FROM campaigns c LEFT JOIN campaign_totals t ON t.campaign_id = c.id WHERE c.id = ?1",
         &[campaign_id.into()],
-    )?
-    .first()
-    .map(decode_totals)
-    .transpose()
+    )?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let relayed = match row.opt_i64("last_event_id")? {
+        None => None,
+        Some(last_event_id) => Some(Relayed {
+            totals: decode_counts(&row)?,
+            last_event_id,
+            updated_at_ms: row.i64("updated_at_ms")?,
+        }),
+    };
+    Ok(Some(TotalsRead {
+        campaign_id: row.text("campaign_id")?,
+        currency: row.text("currency")?,
+        goal_minor: row.u64("goal_minor")?,
+        relayed,
+        oldest_unpublished_at_ms: row.opt_i64("oldest_unpublished_at_ms")?,
+    }))
 }
 
 /// Every campaign's read model, for reconciliation.

@@ -4,15 +4,36 @@
 
 use super::{variables, SpinPostgres, SpinSqlite};
 use crate::storage::SqlExecutor;
+use spin_sdk::http::{Method, Request};
 
-pub fn open_database() -> anyhow::Result<Box<dyn SqlExecutor>> {
+/// What a request will do with its connection. A reader skips the writers' durability
+/// setting (`sqlite_synchronous`): one variable and one statement less per read, which
+/// counts on Spin, where every request opens a new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    /// `Read` for `GET` and `HEAD`, which change nothing; `Write` otherwise.
+    pub fn of(req: &Request) -> Self {
+        match req.method() {
+            Method::Get | Method::Head => Access::Read,
+            _ => Access::Write,
+        }
+    }
+}
+
+pub fn open_database(access: Access) -> anyhow::Result<Box<dyn SqlExecutor>> {
     match variables::get("database_backend")?
         .to_ascii_lowercase()
         .as_str()
     {
-        "sqlite" => Ok(Box::new(SpinSqlite::open_default(&variables::get(
-            "sqlite_synchronous",
-        )?)?)),
+        "sqlite" => Ok(Box::new(match access {
+            Access::Read => SpinSqlite::open_reader()?,
+            Access::Write => SpinSqlite::open_default(&variables::get("sqlite_synchronous")?)?,
+        })),
         "postgres" => Ok(Box::new(SpinPostgres::open(&variables::get(
             "postgres_url",
         )?)?)),

@@ -9,7 +9,7 @@ mod relay;
 mod respond;
 mod sqlite;
 
-pub use database::open_database;
+pub use database::{open_database, Access};
 pub use http::SpinHttp;
 pub use postgres::SpinPostgres;
 pub use provider::ProviderSettings;

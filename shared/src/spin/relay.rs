@@ -1,7 +1,7 @@
 //! The relay inside Spin: its settings from variables (each parse error naming its
 //! variable), a run over the configured database, and the after-response batch.
 
-use super::{new_id, now_ms, open_database, variables, SpinHttp};
+use super::{new_id, now_ms, open_database, variables, Access, SpinHttp};
 use crate::relay::feed::FeedSettings;
 use crate::relay::notify::NotifySettings;
 use crate::relay::{Relay, RelaySettings};
@@ -54,7 +54,7 @@ pub fn relay_settings_from_variables() -> anyhow::Result<RelaySettings> {
 
 /// Runs `body` with a relay over the configured database and settings.
 pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
-    let db = open_database()?;
+    let db = open_database(Access::Write)?;
     relay_over(db.as_ref(), body)
 }
 

@@ -1,7 +1,7 @@
 //! Answering through the response outparam, for handlers with work left after the client
 //! has its answer (Spin keeps the instance until the handler returns).
 
-use super::{open_database, relay_after_response};
+use super::{open_database, relay_after_response, Access};
 use crate::storage::SqlExecutor;
 use spin_sdk::http::{IntoResponse, OutgoingResponse, Response, ResponseOutparam};
 
@@ -26,7 +26,7 @@ pub async fn answer_then_relay(
     out: ResponseOutparam,
     answer: impl FnOnce(&dyn SqlExecutor) -> anyhow::Result<Response>,
 ) {
-    let db = match open_database() {
+    let db = match open_database(Access::Write) {
         Ok(db) => db,
         Err(e) => return respond(out, Err(e)).await,
     };

@@ -21,6 +21,14 @@ impl SpinSqlite {
         conn.execute("PRAGMA busy_timeout = 5000", &[])?;
         Ok(Self(conn))
     }
+
+    /// Opens the `default` database for reads only, with no statement of its own: a WAL
+    /// reader never waits for writers, and for the brief lock it can meet while another
+    /// connection resets the WAL, Spin's connections come with rusqlite's 5 s busy
+    /// timeout (DESIGN.md §15), as ours do.
+    pub fn open_reader() -> anyhow::Result<Self> {
+        Ok(Self(Connection::open_default()?))
+    }
 }
 
 fn to_spin(v: &SqlValue) -> Value {

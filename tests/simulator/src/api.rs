@@ -18,6 +18,7 @@ pub fn router(sim: Simulator) -> Router {
         .route("/v1/payment_intents/{id}/capture", post(capture))
         .route("/v1/refunds", post(refund))
         .route("/v1/charges", get(list_charges))
+        .route("/v1/events", get(list_events))
         .route(
             "/_sim/inbox/{channel}",
             get(crate::inbox::list).post(crate::inbox::receive),
@@ -320,6 +321,30 @@ async fn list_charges(
     let data: Vec<Value> = intents.by_ref().take(limit).map(charge_json).collect();
     let has_more = intents.next().is_some();
     Json(json!({ "object": "list", "data": data, "has_more": has_more })).into_response()
+}
+
+/// Stripe's `GET /v1/events`: newest first, paged by `starting_after`.
+async fn list_events(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    if let Err(e) = authorize(&sim, &headers) {
+        return e.into_response();
+    }
+    let limit = query.limit.unwrap_or(10).clamp(1, 100);
+    let books = sim.books.lock().unwrap();
+    match books.events.page(limit, query.starting_after.as_deref()) {
+        Some((data, has_more)) => {
+            Json(json!({ "object": "list", "data": data, "has_more": has_more })).into_response()
+        }
+        None => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "starting_after names no event",
+        )
+        .into_response(),
+    }
 }
 
 async fn get_config(State(sim): State<Simulator>) -> Json<Config> {

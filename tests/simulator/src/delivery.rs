@@ -14,20 +14,22 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// Emits one event of `kind` about `object`, delivered per the current knobs.
+/// Emits one event of `kind` about `object`: kept for `GET /v1/events` and delivered
+/// per the current knobs (not at all while no webhook URL is set).
 pub fn dispatch(sim: &Simulator, kind: &str, object: Value) {
     let config = sim.config();
-    let Some(url) = config.webhook_url.clone() else {
-        return;
-    };
     let event = json!({
         "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
         "object": "event",
         "type": kind,
         "created": now(),
         "data": { "object": object },
-    })
-    .to_string();
+    });
+    sim.books.lock().unwrap().events.record(event.clone());
+    let Some(url) = config.webhook_url.clone() else {
+        return;
+    };
+    let event = event.to_string();
     let mut rng = rand::rng();
     let extra = (0..config.max_duplicates)
         .filter(|_| rng.random_bool(config.duplicate_rate.clamp(0.0, 1.0)))

@@ -16,6 +16,7 @@
 
 mod api;
 mod delivery;
+mod events;
 mod inbox;
 mod state;
 

@@ -84,6 +84,7 @@ pub struct Books {
     pub deliveries: DeliveryStats,
     /// What each inbox channel received, in order.
     pub inbox: BTreeMap<String, Vec<crate::inbox::InboxEntry>>,
+    pub events: crate::events::EventLog,
 }
 
 #[derive(Clone)]
