@@ -300,6 +300,13 @@ struct ListQuery {
     starting_after: Option<String>,
 }
 
+impl ListQuery {
+    /// Stripe's page size: 10 unless asked, 1 to 100.
+    fn page_size(&self) -> usize {
+        self.limit.unwrap_or(10).clamp(1, 100)
+    }
+}
+
 /// Stripe's list format: `data` oldest id first, `has_more`, paged by `starting_after`.
 async fn list_charges(
     State(sim): State<Simulator>,
@@ -309,7 +316,7 @@ async fn list_charges(
     if let Err(e) = authorize(&sim, &headers) {
         return e.into_response();
     }
-    let limit = query.limit.unwrap_or(10).clamp(1, 100);
+    let limit = query.page_size();
     let after = query
         .starting_after
         .map(|ch| format!("pi_{}", ch.trim_start_matches("ch_")));
@@ -332,9 +339,8 @@ async fn list_events(
     if let Err(e) = authorize(&sim, &headers) {
         return e.into_response();
     }
-    let limit = query.limit.unwrap_or(10).clamp(1, 100);
     let books = sim.books.lock().unwrap();
-    match books.events.page(limit, query.starting_after.as_deref()) {
+    match books.events.page(query.page_size(), query.starting_after.as_deref()) {
         Some((data, has_more)) => {
             Json(json!({ "object": "list", "data": data, "has_more": has_more })).into_response()
         }
