@@ -168,8 +168,11 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
 
     // One transaction claims the key and, for a new request, creates the pledge: a
     // refusal (unknown or closed campaign) rolls the claim back, so it leaves nothing.
+    // `id` is the pledge's if this request is the one that creates it.
+    let id = (ctx.new_id)();
     let claimed = transaction(ctx.db, || -> Result<Claimed, Problem> {
-        let decision = idempotency::claim(ctx.db, scope, key, &hash, (ctx.clock)())?;
+        let decision =
+            idempotency::claim_creating_pledge(ctx.db, scope, key, &hash, (ctx.clock)(), &id)?;
         if let Some(answer) = settled(&decision) {
             return Ok(Claimed::Settled(answer));
         }
@@ -184,8 +187,10 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
             })?,
             _ => {
                 check_campaign(ctx.db, &pledge)?;
-                let id = (ctx.new_id)();
-                let created = pledges::insert(
+                if decision != KeyDecision::Start {
+                    idempotency::mark_pledge_created(ctx.db, scope, key, &id)?;
+                }
+                pledges::insert(
                     ctx.db,
                     &NewPledge {
                         id: &id,
@@ -195,9 +200,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
                         donor: &pledge.donor,
                     },
                     (ctx.clock)(),
-                )?;
-                idempotency::mark_pledge_created(ctx.db, scope, key, &id)?;
-                created
+                )?
             }
         };
         Ok(Claimed::Pledge(stored))

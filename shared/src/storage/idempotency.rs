@@ -57,10 +57,39 @@ pub fn claim(
     request_hash: &str,
     now_ms: i64,
 ) -> Result<KeyDecision, DbError> {
+    claim_as(db, scope, key, request_hash, now_ms, None)
+}
+
+/// [`claim`] for a request that, when it starts, creates pledge `pledge_id` in the same
+/// transaction: the key is written at `pledge_created` with the pledge's id in one
+/// statement, instead of `started` and then a second update.
+pub fn claim_creating_pledge(
+    db: &dyn SqlExecutor,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now_ms: i64,
+    pledge_id: &str,
+) -> Result<KeyDecision, DbError> {
+    claim_as(db, scope, key, request_hash, now_ms, Some(pledge_id))
+}
+
+fn claim_as(
+    db: &dyn SqlExecutor,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now_ms: i64,
+    pledge_id: Option<&str>,
+) -> Result<KeyDecision, DbError> {
+    let point = match pledge_id {
+        Some(_) => RecoveryPoint::PledgeCreated,
+        None => RecoveryPoint::Started,
+    };
     let inserted = db.execute(
-        "INSERT INTO idempotency_keys (scope, key, request_hash, locked_at_ms, recovery_point, created_at_ms, expires_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, 'started', ?4, ?5) ON CONFLICT (scope, key) DO NOTHING RETURNING key",
-        &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into()],
+        "INSERT INTO idempotency_keys (scope, key, request_hash, locked_at_ms, recovery_point, pledge_id, created_at_ms, expires_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7) ON CONFLICT (scope, key) DO NOTHING RETURNING key",
+        &[scope.into(), key.into(), request_hash.into(), now_ms.into(), point.as_str().into(), pledge_id.into(), (now_ms + KEY_TTL_MS).into()],
     )?;
     if inserted.first().is_some() {
         return Ok(KeyDecision::Start);
@@ -71,10 +100,10 @@ pub fn claim(
         KeyDecision::Start => {
             // The old key expired: reuse the row for the new request.
             db.execute(
-                "UPDATE idempotency_keys SET request_hash = ?3, locked_at_ms = ?4, recovery_point = 'started', \
-                 pledge_id = NULL, response_status = NULL, response_body = NULL, created_at_ms = ?4, expires_at_ms = ?5 \
+                "UPDATE idempotency_keys SET request_hash = ?3, locked_at_ms = ?4, recovery_point = ?6, \
+                 pledge_id = ?7, response_status = NULL, response_body = NULL, created_at_ms = ?4, expires_at_ms = ?5 \
                  WHERE scope = ?1 AND key = ?2",
-                &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into()],
+                &[scope.into(), key.into(), request_hash.into(), now_ms.into(), (now_ms + KEY_TTL_MS).into(), point.as_str().into(), pledge_id.into()],
             )?;
         }
         KeyDecision::Resume { .. } => {
@@ -88,7 +117,8 @@ pub fn claim(
     Ok(decision)
 }
 
-/// Notes that the pledge exists (called inside the transaction that creates it).
+/// Notes that the pledge exists, for a key claimed at `started` (one written before
+/// [`claim_creating_pledge`] existed, resumed after a crash); inside the creating transaction.
 pub fn mark_pledge_created(
     db: &dyn SqlExecutor,
     scope: &str,

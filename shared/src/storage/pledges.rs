@@ -332,17 +332,16 @@ pub fn apply_provider_event(
             });
         }
         let lock = for_update(db);
-        let pledge = match one(
+        // The pledge holding this payment, else the one the payment's metadata names (a
+        // webhook can overtake the request that records the payment id), in one statement.
+        let pledge = one(
             db,
-            &format!("SELECT {COLUMNS} FROM pledges WHERE provider_payment_id = ?1{lock}"),
-            &[input.payment_id.into()],
-        )? {
-            Some(p) => Some(p),
-            None => match input.pledge_id {
-                Some(id) => get_locked(db, id, lock)?,
-                None => None,
-            },
-        };
+            &format!(
+                "SELECT {COLUMNS} FROM pledges WHERE provider_payment_id = ?1 OR id = ?2 \
+                 ORDER BY CASE WHEN provider_payment_id = ?1 THEN 0 ELSE 1 END LIMIT 1{lock}"
+            ),
+            &[input.payment_id.into(), input.pledge_id.into()],
+        )?;
         let (outcome, pledge_id, status) = match &pledge {
             None => ("unknown_payment".to_string(), None, None),
             Some(pledge) => {

@@ -340,7 +340,10 @@ async fn list_events(
         return e.into_response();
     }
     let books = sim.books.lock().unwrap();
-    match books.events.page(query.page_size(), query.starting_after.as_deref()) {
+    match books
+        .events
+        .page(query.page_size(), query.starting_after.as_deref())
+    {
         Some((data, has_more)) => {
             Json(json!({ "object": "list", "data": data, "has_more": has_more })).into_response()
         }
