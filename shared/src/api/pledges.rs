@@ -171,8 +171,7 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     // `id` is the pledge's if this request is the one that creates it.
     let id = (ctx.new_id)();
     let claimed = transaction(ctx.db, || -> Result<Claimed, Problem> {
-        let decision =
-            idempotency::claim_creating_pledge(ctx.db, scope, key, &hash, (ctx.clock)(), &id)?;
+        let decision = idempotency::claim(ctx.db, scope, key, &hash, (ctx.clock)(), Some(&id))?;
         if let Some(answer) = settled(&decision) {
             return Ok(Claimed::Settled(answer));
         }

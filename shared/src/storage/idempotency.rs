@@ -45,36 +45,14 @@ pub fn acquire(
     request_hash: &str,
     now_ms: i64,
 ) -> Result<KeyDecision, DbError> {
-    transaction(db, || claim(db, scope, key, request_hash, now_ms))
+    transaction(db, || claim(db, scope, key, request_hash, now_ms, None))
 }
 
 /// [`acquire`] inside the caller's transaction, so that what the request does next
-/// (e.g. creating its pledge) commits with the claim, and a refusal rolls the claim back.
+/// commits with the claim, and a refusal rolls the claim back. `pledge_id` names the
+/// pledge a starting request creates in that transaction: the key is then written at
+/// `pledge_created` with the pledge's id in one statement (else at `started`).
 pub fn claim(
-    db: &dyn SqlExecutor,
-    scope: &str,
-    key: &str,
-    request_hash: &str,
-    now_ms: i64,
-) -> Result<KeyDecision, DbError> {
-    claim_as(db, scope, key, request_hash, now_ms, None)
-}
-
-/// [`claim`] for a request that, when it starts, creates pledge `pledge_id` in the same
-/// transaction: the key is written at `pledge_created` with the pledge's id in one
-/// statement, instead of `started` and then a second update.
-pub fn claim_creating_pledge(
-    db: &dyn SqlExecutor,
-    scope: &str,
-    key: &str,
-    request_hash: &str,
-    now_ms: i64,
-    pledge_id: &str,
-) -> Result<KeyDecision, DbError> {
-    claim_as(db, scope, key, request_hash, now_ms, Some(pledge_id))
-}
-
-fn claim_as(
     db: &dyn SqlExecutor,
     scope: &str,
     key: &str,
@@ -118,7 +96,7 @@ fn claim_as(
 }
 
 /// Notes that the pledge exists, for a key claimed at `started` (one written before
-/// [`claim_creating_pledge`] existed, resumed after a crash); inside the creating transaction.
+/// `claim` could name the pledge it creates, resumed after a crash); inside the creating transaction.
 pub fn mark_pledge_created(
     db: &dyn SqlExecutor,
     scope: &str,

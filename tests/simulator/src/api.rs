@@ -326,7 +326,11 @@ async fn list_charges(
         .values()
         .filter(|i| after.as_ref().is_none_or(|a| &i.id > a));
     let data: Vec<Value> = intents.by_ref().take(limit).map(charge_json).collect();
-    let has_more = intents.next().is_some();
+    list(data, intents.next().is_some())
+}
+
+/// Stripe's list object.
+fn list(data: Vec<Value>, has_more: bool) -> Response {
     Json(json!({ "object": "list", "data": data, "has_more": has_more })).into_response()
 }
 
@@ -344,9 +348,7 @@ async fn list_events(
         .events
         .page(query.page_size(), query.starting_after.as_deref())
     {
-        Some((data, has_more)) => {
-            Json(json!({ "object": "list", "data": data, "has_more": has_more })).into_response()
-        }
+        Some((data, has_more)) => list(data, has_more),
         None => error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
