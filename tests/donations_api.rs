@@ -18,6 +18,8 @@ both_backends! {
     bad_signatures => bad_signatures_are_refused_and_write_nothing,
     donor_history => donors_see_their_own_pledges_and_the_feed_hides_anonymous_donors,
     refunds => refunds_partial_then_full_never_more_than_captured,
+    pledge_keys_per_donor => two_donors_choosing_the_same_key_never_meet,
+    refund_keys_per_pledge => a_refund_key_belongs_to_its_pledge_for_as_long_as_its_refund,
 }
 
 fn now_secs() -> i64 {
@@ -616,4 +618,96 @@ async fn refunds_partial_then_full_never_more_than_captured(backend: Backend) {
         app.count(&format!("SELECT COUNT(*) FROM pledge_events WHERE pledge_id = '{pledge}' AND outcome = 'applied'")).await,
     );
     assert_eq!(events, changes, "one outbox event per applied change");
+}
+
+/// Pledge keys are scoped per donor (DESIGN.md §3): two guests who both send
+/// `Idempotency-Key: 1` each get their own pledge, and a replay answers only its donor.
+async fn two_donors_choosing_the_same_key_never_meet(backend: Backend) {
+    let app = App::start(backend, Config::default()).await.unwrap();
+    let campaign = app.campaign("USD").await;
+    let ada = app
+        .pledge(Some("1"), &pledge_body(&campaign, 1_000, "ada@example.org"))
+        .await;
+    let bob = app
+        .pledge(Some("1"), &pledge_body(&campaign, 2_000, "bob@example.org"))
+        .await;
+    assert_eq!(
+        (ada.status, bob.status),
+        (201, 201),
+        "{} {}",
+        ada.raw,
+        bob.raw
+    );
+    assert_ne!(ada.body["pledge"]["id"], bob.body["pledge"]["id"]);
+    assert_ne!(ada.body["donor_token"], bob.body["donor_token"]);
+    // Ada's retry is answered with her own pledge, Bob's with his.
+    let again = app
+        .pledge(Some("1"), &pledge_body(&campaign, 1_000, "ada@example.org"))
+        .await;
+    assert_eq!(again.status, 201, "{}", again.raw);
+    assert_eq!(again.body["pledge"]["id"], ada.body["pledge"]["id"]);
+    assert_eq!(again.body["payment"], ada.body["payment"]);
+    let bob_again = app
+        .pledge(Some("1"), &pledge_body(&campaign, 2_000, "bob@example.org"))
+        .await;
+    assert_eq!(bob_again.body["pledge"]["id"], bob.body["pledge"]["id"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM pledges").await, 2);
+    settle(&app).await;
+}
+
+/// A refund key names a refund of its own pledge only: reused on another pledge it makes
+/// that pledge's refund, and after its key record has expired the refund row still
+/// answers for it (the same refund for the same request, 422 for another).
+async fn a_refund_key_belongs_to_its_pledge_for_as_long_as_its_refund(backend: Backend) {
+    let app = App::start(backend, Config::default()).await.unwrap();
+    let campaign = app.campaign("USD").await;
+    let mut pledges = Vec::new();
+    for (key, email) in [("a", "ada@example.org"), ("b", "bob@example.org")] {
+        let created = app
+            .pledge(Some(key), &pledge_body(&campaign, 5_000, email))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.raw);
+        pledges.push(created.body["pledge"]["id"].as_str().unwrap().to_string());
+    }
+    settle(&app).await;
+    let first = app
+        .refund(&pledges[0], "refund-1", &json!({ "amount_minor": 1_000 }))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    // Every key record expires (24 h later); the refund rows stay.
+    app.query("UPDATE idempotency_keys SET expires_at_ms = 0")
+        .await
+        .unwrap();
+    let other = app
+        .refund(&pledges[1], "refund-1", &json!({ "amount_minor": 700 }))
+        .await;
+    assert_eq!(other.status, 201, "{}", other.raw);
+    assert_eq!(other.body["refund"]["pledge_id"], pledges[1].as_str());
+    assert_eq!(other.body["refund"]["amount_minor"], 700);
+    assert_eq!(other.body["pledge"]["refunded_minor"], 700);
+
+    let replay = app
+        .refund(&pledges[0], "refund-1", &json!({ "amount_minor": 1_000 }))
+        .await;
+    assert_eq!(replay.status, 201, "{}", replay.raw);
+    assert_eq!(replay.body["refund"]["id"], first.body["refund"]["id"]);
+    let changed = app
+        .refund(&pledges[0], "refund-1", &json!({ "amount_minor": 2_000 }))
+        .await;
+    changed.problem(422, "idempotency_key_reused");
+    assert_eq!(app.count("SELECT COUNT(*) FROM refunds").await, 2);
+    let ledger = app.ledger().await.unwrap();
+    let refunded: Vec<u64> = ledger["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["amount_refunded"].as_u64().unwrap())
+        .collect();
+    let mut refunded = refunded;
+    refunded.sort();
+    assert_eq!(refunded, vec![700, 1_000]);
+    settle(&app).await;
+    app.relay_idle(Duration::from_secs(30), true).await.unwrap();
+    let report = app.reconciliation().await.unwrap();
+    assert_eq!(report["ok"], true, "{report}");
 }

@@ -18,11 +18,12 @@ both_backends! {
 fn rank(status: &str) -> u8 {
     match status {
         "PENDING" => 0,
-        "AUTHORIZED" => 1,
-        "CAPTURED" => 2,
-        "PARTIALLY_REFUNDED" => 3,
-        "REFUNDED" => 4,
-        "FAILED" | "CANCELED" => 5,
+        "PAYMENT_FAILED" => 1,
+        "AUTHORIZED" => 2,
+        "CAPTURED" => 3,
+        "PARTIALLY_REFUNDED" => 4,
+        "REFUNDED" => 5,
+        "CANCELED" => 6,
         other => panic!("unknown status {other}"),
     }
 }
@@ -32,7 +33,7 @@ fn expected_status(intent: &Value) -> &'static str {
     match intent["status"].as_str().unwrap() {
         "succeeded" => "CAPTURED",
         "requires_capture" => "AUTHORIZED",
-        "requires_payment_method" => "FAILED",
+        "requires_payment_method" => "PAYMENT_FAILED",
         other => panic!("unexpected simulator status {other}"),
     }
 }

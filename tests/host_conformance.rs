@@ -333,6 +333,62 @@ async fn postgres_query_and_execute_against_the_local_server() {
     db.drop_now().await.unwrap();
 }
 
+async fn status_of(host: &Host, path: &str) -> u16 {
+    reqwest::get(host.url(path))
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A guest killed by the deadline between `BEGIN` and `COMMIT` takes its transaction
+/// with it: the next request on the same connection (one pooled connection) commits
+/// only its own row, and is not held up by the dead request's locks.
+#[tokio::test]
+async fn a_guest_killed_inside_a_postgres_transaction_leaves_nothing() {
+    let db = TempPgDatabase::create().await.unwrap();
+    let host = app()
+        .arg("--max-postgres-connections")
+        .arg("1")
+        .arg("--request-timeout-ms")
+        .arg("500")
+        .start()
+        .await
+        .unwrap();
+    let address = db.url();
+    for _ in 0..2 {
+        assert_eq!(
+            status_of(&host, &format!("/pg/abandon?address={address}")).await,
+            504
+        );
+    }
+    let v = get_json(&host, &format!("/pg/commit?address={address}")).await;
+    assert_eq!(v["rows"], serde_json::json!(["committed"]), "{v}");
+    drop(host);
+    db.drop_now().await.unwrap();
+}
+
+/// The same on SQLite, in both connection modes: the killed writer's rows are gone and
+/// its write lock (and, reusing connections, its place in the writer queue) released.
+#[tokio::test]
+async fn a_guest_killed_inside_a_sqlite_transaction_leaves_nothing() {
+    for mode in ["reuse", "new"] {
+        let host = app()
+            .arg("--sqlite-connections")
+            .arg(mode)
+            .arg("--request-timeout-ms")
+            .arg("500")
+            .start()
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            assert_eq!(status_of(&host, "/sqlite/abandon").await, 504, "{mode}");
+        }
+        let v = get_json(&host, "/sqlite/commit").await;
+        assert_eq!(v["rows"], serde_json::json!(["committed"]), "{mode}: {v}");
+    }
+}
+
 #[tokio::test]
 async fn cron_component_fires_on_schedule() {
     let host = app().start().await.unwrap();

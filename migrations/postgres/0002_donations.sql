@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS pledges (
     amount_minor        BIGINT  NOT NULL CHECK (amount_minor > 0),
     currency            TEXT    NOT NULL CHECK (length(currency) = 3),
     status              TEXT    NOT NULL CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED',
-                                'PARTIALLY_REFUNDED', 'REFUNDED', 'FAILED', 'CANCELED')),
+                                'PARTIALLY_REFUNDED', 'REFUNDED', 'PAYMENT_FAILED', 'CANCELED')),
     captured_minor      BIGINT  NOT NULL DEFAULT 0 CHECK (captured_minor BETWEEN 0 AND amount_minor),
     refunded_minor      BIGINT  NOT NULL DEFAULT 0 CHECK (refunded_minor BETWEEN 0 AND captured_minor),
     donor_email         TEXT    NOT NULL,

@@ -73,7 +73,8 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(t
         pledge(db, &id, amount);
         let history: Vec<(&str, PaymentEvent)> = match i % 4 {
             0 => vec![("payment_intent.amount_capturable_updated", PaymentEvent::Authorized), ("payment_intent.succeeded", PaymentEvent::Captured { captured_minor: amount })],
-            1 => vec![("payment_intent.payment_failed", PaymentEvent::Failed)],
+            // Declined, then paid with another card on the same payment.
+            1 => vec![("payment_intent.payment_failed", PaymentEvent::Failed), ("payment_intent.succeeded", PaymentEvent::Captured { captured_minor: amount })],
             2 => vec![
                 ("payment_intent.amount_capturable_updated", PaymentEvent::Authorized),
                 ("payment_intent.succeeded", PaymentEvent::Captured { captured_minor: amount }),
@@ -83,7 +84,7 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(t
         };
         let last = match i % 4 {
             0 => PledgeStatus::Captured,
-            1 => PledgeStatus::Failed,
+            1 => PledgeStatus::Captured,
             2 => PledgeStatus::PartiallyRefunded,
             _ => PledgeStatus::Canceled,
         };

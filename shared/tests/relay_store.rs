@@ -132,10 +132,8 @@ fn donation_day(db: &dyn SqlExecutor) {
                     },
                 ));
             }
-            2 => {
-                events.push((id.clone(), PaymentEvent::Authorized));
-                events.push((id.clone(), PaymentEvent::Failed));
-            }
+            // Declined and not paid (yet): still pledged, the donor may retry.
+            2 => events.push((id.clone(), PaymentEvent::Failed)),
             _ => {
                 events.push((id.clone(), captured));
                 events.push((
@@ -181,9 +179,11 @@ fn relayed_totals_equal_the_pledges_and_each_notification_is_written_once(test_d
     let report = reconcile::reconcile(db, None, clock()).unwrap();
     assert!(report.ok, "{report:?}");
     let c1 = totals::read(db, "c1").unwrap().unwrap().relayed.unwrap();
-    // c1: p0 captured 100, p2 failed, p4 captured 500, p6 failed, p8 captured 900, p10 failed.
+    // c1: p0 captured 100, p2 declined, p4 captured 500, p6 declined, p8 captured 900, p10
+    // declined; a declined pledge stays pledged (its donor may pay with another card).
     assert_eq!(c1.totals.raised_minor(), 1_500);
-    assert_eq!(c1.totals.pledge_count, 3);
+    assert_eq!(c1.totals.pledge_count, 6);
+    assert_eq!(c1.totals.captured_count, 3);
     let c2 = totals::read(db, "c2").unwrap().unwrap().relayed.unwrap();
     // c2: p1 200-100, p3 refunded, p5 600-300, p7 refunded, p9 1000-500, p11 refunded.
     assert_eq!(c2.totals.raised_minor(), 900);

@@ -1,7 +1,7 @@
 //! HTTP calls the donation tests make against an [`App`], as a donor, an admin or the
 //! provider would.
 
-use super::{App, ADMIN_TOKEN};
+use super::{App, ADMIN_TOKEN, PROVIDER_API_KEY, WEBHOOK_SECRET};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
@@ -173,6 +173,53 @@ impl App {
                 None => return items,
             }
         }
+    }
+
+    /// A provider API call as the app (or the donor's browser) makes it: form-encoded,
+    /// with the simulator's API key. Answers the status and the JSON body.
+    pub async fn provider_post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let resp = Client::new()
+            .post(format!("{}{path}", self.sim_url))
+            .bearer_auth(PROVIDER_API_KEY)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Delivers `event` to the app's webhook, signed now with the simulator's secret, as
+    /// the provider would (a late or replayed event a test wants in a given order).
+    pub async fn deliver_webhook(&self, event: &Value) -> Answer {
+        let body = event.to_string();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let signature = careforall::payments::signature::sign(
+            &[WEBHOOK_SECRET.as_bytes()],
+            now,
+            body.as_bytes(),
+        );
+        self.call(
+            Method::POST,
+            "/api/v1/payments/webhook",
+            &[
+                ("content-type", "application/json"),
+                ("stripe-signature", &signature),
+            ],
+            Some(body.into_bytes()),
+        )
+        .await
+    }
+
+    /// A pledge as the admin sees it (`GET /api/v1/pledges/{id}`): the pledge and its
+    /// status history.
+    pub async fn admin_pledge(&self, id: &str) -> Value {
+        let answer = self.admin_get(&format!("/api/v1/pledges/{id}")).await;
+        assert_eq!(answer.status, 200, "{}", answer.raw);
+        answer.body
     }
 
     /// One number from the database, e.g. a `COUNT(*)`.

@@ -1,12 +1,17 @@
 use careforall::api::admin::{handle, Context};
+use careforall::api::body_limit::BodyLimit;
 use careforall::spin::{
-    api_request, now_ms, open_database, spin_response, variables, Access, ProviderSettings,
+    now_ms, open_database, read_request, spin_response, variables, Access, ProviderSettings,
 };
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn admin(req: Request) -> anyhow::Result<Response> {
+async fn admin(req: IncomingRequest) -> anyhow::Result<Response> {
+    let req = match read_request(req, BodyLimit::API).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(spin_response(refused)),
+    };
     let db = open_database(Access::of(&req))?;
     let provider = ProviderSettings::from_variables()?;
     let admin_token = variables::get("admin_token")?;
@@ -16,5 +21,5 @@ fn admin(req: Request) -> anyhow::Result<Response> {
         provider: &provider.stripe(),
         now_ms: now_ms(),
     };
-    Ok(spin_response(handle(&api_request(&req), &ctx)))
+    Ok(spin_response(handle(&req, &ctx)))
 }

@@ -1,12 +1,17 @@
+use careforall::api::body_limit::BodyLimit;
 use careforall::api::campaigns::{handle, Context};
 use careforall::spin::{
-    api_request, new_id, now_ms, open_database, spin_response, variables, Access,
+    new_id, now_ms, open_database, read_request, spin_response, variables, Access,
 };
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn campaigns(req: Request) -> anyhow::Result<Response> {
+async fn campaigns(req: IncomingRequest) -> anyhow::Result<Response> {
+    let req = match read_request(req, BodyLimit::API).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(spin_response(refused)),
+    };
     let db = open_database(Access::of(&req))?;
     let admin_token = variables::get("admin_token")?;
     let ctx = Context {
@@ -15,5 +20,5 @@ fn campaigns(req: Request) -> anyhow::Result<Response> {
         now_ms: now_ms(),
         new_id: &new_id,
     };
-    Ok(spin_response(handle(&api_request(&req), &ctx)))
+    Ok(spin_response(handle(&req, &ctx)))
 }

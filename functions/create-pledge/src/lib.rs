@@ -1,18 +1,24 @@
+use careforall::api::body_limit::BodyLimit;
 use careforall::api::pledges::{handle, Context};
+use careforall::api::ApiRequest;
 use careforall::payments::provider::CaptureMode;
 use careforall::spin::{
-    answer_then_relay, api_request, new_id, now_ms, spin_response, variables, ProviderSettings,
+    answer_then_relay, new_id, now_ms, read_request, respond, spin_response, variables,
+    ProviderSettings,
 };
 use careforall::storage::SqlExecutor;
-use spin_sdk::http::{Request, Response, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
-async fn create_pledge(req: Request, out: ResponseOutparam) {
-    answer_then_relay(out, |db| answer(&req, db)).await;
+async fn create_pledge(req: IncomingRequest, out: ResponseOutparam) {
+    match read_request(req, BodyLimit::API).await {
+        Ok(req) => answer_then_relay(out, |db| answer(&req, db)).await,
+        Err(refused) => respond(out, Ok(spin_response(refused))).await,
+    }
 }
 
-fn answer(req: &Request, db: &dyn SqlExecutor) -> anyhow::Result<Response> {
+fn answer(req: &ApiRequest, db: &dyn SqlExecutor) -> anyhow::Result<Response> {
     let provider = ProviderSettings::from_variables()?;
     let capture = match variables::get("payment_capture")?.as_str() {
         "automatic" => CaptureMode::Automatic,
@@ -30,5 +36,5 @@ fn answer(req: &Request, db: &dyn SqlExecutor) -> anyhow::Result<Response> {
         clock: &now_ms,
         new_id: &new_id,
     };
-    Ok(spin_response(handle(&api_request(req), &ctx)))
+    Ok(spin_response(handle(req, &ctx)))
 }

@@ -1,10 +1,15 @@
+use careforall::api::body_limit::BodyLimit;
 use careforall::api::donor_history::{handle, Context};
-use careforall::spin::{api_request, now_ms, open_database, spin_response, variables, Access};
-use spin_sdk::http::{Request, Response};
+use careforall::spin::{now_ms, open_database, read_request, spin_response, variables, Access};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn donor_history(req: Request) -> anyhow::Result<Response> {
+async fn donor_history(req: IncomingRequest) -> anyhow::Result<Response> {
+    let req = match read_request(req, BodyLimit::API).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(spin_response(refused)),
+    };
     let db = open_database(Access::of(&req))?;
     let admin_token = variables::get("admin_token")?;
     let token_secret = variables::get("donor_token_secret")?;
@@ -14,5 +19,5 @@ fn donor_history(req: Request) -> anyhow::Result<Response> {
         token_secret: token_secret.as_bytes(),
         now_ms: now_ms(),
     };
-    Ok(spin_response(handle(&api_request(&req), &ctx)))
+    Ok(spin_response(handle(&req, &ctx)))
 }

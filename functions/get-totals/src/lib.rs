@@ -1,14 +1,19 @@
+use careforall::api::body_limit::BodyLimit;
 use careforall::api::totals::{handle, Context};
-use careforall::spin::{api_request, now_ms, open_database, spin_response, Access};
-use spin_sdk::http::{Request, Response};
+use careforall::spin::{now_ms, open_database, read_request, spin_response, Access};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn get_totals(req: Request) -> anyhow::Result<Response> {
+async fn get_totals(req: IncomingRequest) -> anyhow::Result<Response> {
+    let req = match read_request(req, BodyLimit::API).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(spin_response(refused)),
+    };
     let db = open_database(Access::of(&req))?;
     let ctx = Context {
         db: db.as_ref(),
         now_ms: now_ms(),
     };
-    Ok(spin_response(handle(&api_request(&req), &ctx)))
+    Ok(spin_response(handle(&req, &ctx)))
 }

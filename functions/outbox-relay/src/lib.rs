@@ -2,8 +2,9 @@
 //! (`handle-cron-event`, from `spin-cron.toml`) and `POST /internal/outbox/relay` (from
 //! `spin.toml`, for schedulers outside Spin). Both run the same relay once.
 
-use careforall::spin::{api_request, spin_response, variables, with_relay};
-use spin_sdk::http::{Request, Response};
+use careforall::api::body_limit::BodyLimit;
+use careforall::spin::{read_request, spin_response, variables, with_relay};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 wit_bindgen::generate!({
@@ -12,9 +13,12 @@ wit_bindgen::generate!({
 });
 
 #[http_component]
-fn outbox_relay(req: Request) -> anyhow::Result<Response> {
+async fn outbox_relay(req: IncomingRequest) -> anyhow::Result<Response> {
+    let req = match read_request(req, BodyLimit::API).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(spin_response(refused)),
+    };
     let secret = variables::get("relay_secret")?;
-    let req = api_request(&req);
     with_relay(|relay| spin_response(careforall::api::relay::handle(&req, &secret, relay)))
 }
 

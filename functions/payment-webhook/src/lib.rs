@@ -1,16 +1,23 @@
+use careforall::api::body_limit::BodyLimit;
 use careforall::api::webhooks::{handle, Context};
+use careforall::api::ApiRequest;
 use careforall::payments::signature::secrets_from_list;
-use careforall::spin::{answer_then_relay, api_request, now_ms, spin_response, variables};
+use careforall::spin::{
+    answer_then_relay, now_ms, read_request, respond, spin_response, variables,
+};
 use careforall::storage::SqlExecutor;
-use spin_sdk::http::{Request, Response, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
-async fn payment_webhook(req: Request, out: ResponseOutparam) {
-    answer_then_relay(out, |db| answer(&req, db)).await;
+async fn payment_webhook(req: IncomingRequest, out: ResponseOutparam) {
+    match read_request(req, BodyLimit::WEBHOOK).await {
+        Ok(req) => answer_then_relay(out, |db| answer(&req, db)).await,
+        Err(refused) => respond(out, Ok(spin_response(refused))).await,
+    }
 }
 
-fn answer(req: &Request, db: &dyn SqlExecutor) -> anyhow::Result<Response> {
+fn answer(req: &ApiRequest, db: &dyn SqlExecutor) -> anyhow::Result<Response> {
     let configured = variables::get("webhook_secrets")?;
     let secrets = secrets_from_list(&configured);
     anyhow::ensure!(
@@ -22,5 +29,5 @@ fn answer(req: &Request, db: &dyn SqlExecutor) -> anyhow::Result<Response> {
         secrets: &secrets,
         clock: &now_ms,
     };
-    Ok(spin_response(handle(&api_request(req), &ctx)))
+    Ok(spin_response(handle(req, &ctx)))
 }

@@ -1,12 +1,17 @@
+use careforall::api::body_limit::BodyLimit;
 use careforall::api::refunds::{handle, Context};
 use careforall::spin::{
-    api_request, new_id, now_ms, open_database, spin_response, variables, Access, ProviderSettings,
+    new_id, now_ms, open_database, read_request, spin_response, variables, Access, ProviderSettings,
 };
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn refunds(req: Request) -> anyhow::Result<Response> {
+async fn refunds(req: IncomingRequest) -> anyhow::Result<Response> {
+    let req = match read_request(req, BodyLimit::API).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(spin_response(refused)),
+    };
     let db = open_database(Access::of(&req))?;
     let provider = ProviderSettings::from_variables()?;
     let admin_token = variables::get("admin_token")?;
@@ -17,5 +22,5 @@ fn refunds(req: Request) -> anyhow::Result<Response> {
         clock: &now_ms,
         new_id: &new_id,
     };
-    Ok(spin_response(handle(&api_request(&req), &ctx)))
+    Ok(spin_response(handle(&req, &ctx)))
 }

@@ -4,5 +4,6 @@
 pub mod key_value;
 pub mod outbound_http;
 pub mod postgres;
+mod sql_words;
 pub mod sqlite;
 pub mod variables;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body_limit;
 pub mod campaigns;
 pub mod donor_history;
 pub mod health;

@@ -17,8 +17,12 @@ use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "/api/v1/pledges";
 
-/// Keys of unauthenticated donors share one scope; a registered donor's would be theirs.
-pub const GUEST_SCOPE: &str = "guest";
+/// The idempotency scope of a guest's pledges: their (normalized) email, so two donors
+/// who happen to choose the same key never meet, and a replay answers only the donor
+/// who made the request. A registered donor's scope will be their account.
+pub fn guest_scope(donor: &Email) -> String {
+    format!("guest:{}", donor.as_str())
+}
 
 pub struct Context<'a> {
     pub db: &'a dyn SqlExecutor,
@@ -164,7 +168,8 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let (body, raw_json): (CreateBody, _) = parse_body_and_value(req)?;
     let pledge = validate(&body)?;
     let hash = request_hash(&req.method, PATH, &raw_json);
-    let (scope, key) = (GUEST_SCOPE, key.as_str());
+    let scope = guest_scope(&pledge.donor.email);
+    let (scope, key) = (scope.as_str(), key.as_str());
 
     // One transaction claims the key and, for a new request, creates the pledge: a
     // refusal (unknown or closed campaign) rolls the claim back, so it leaves nothing.

@@ -16,8 +16,12 @@ use crate::storage::refunds::{self, NewRefund, Refund, Refusal, Reserved};
 use crate::storage::{idempotency, DbError, SqlExecutor};
 use serde::{Deserialize, Serialize};
 
-/// Refund keys belong to the admin, apart from donors' keys.
-pub const ADMIN_SCOPE: &str = "admin-refund";
+/// Refund keys are scoped to their pledge: `refund-1` on two pledges is two refunds, and
+/// the refund row keeps the key for as long as it exists, after the key's own record
+/// has expired.
+pub fn refund_scope(pledge_id: &str) -> String {
+    format!("refund:{pledge_id}")
+}
 
 type Reason = BoundedText<500, false>;
 
@@ -101,14 +105,27 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
     let (body, raw_json): (RefundBody, _) = parse_body_and_value(req)?;
     let (amount, reason) = validate(&body)?;
     let hash = request_hash(&req.method, &req.path, &raw_json);
-    let (scope, key) = (ADMIN_SCOPE, key.as_str());
+    let scope = refund_scope(pledge_id);
+    let (scope, key) = (scope.as_str(), key.as_str());
     let decision = idempotency::acquire(ctx.db, scope, key, &hash, (ctx.clock)())?;
     if let Some(answer) = settled(&decision) {
         return answer;
     }
-    // An earlier attempt with this key may have reserved the refund already.
+    // An earlier attempt with this key may have reserved the refund already (its key
+    // record may have expired since: the refund row still names the key).
     let (refund, payment_id) = match refunds::by_request(ctx.db, scope, key)? {
         Some(refund) => {
+            if !same_request(&refund, amount, reason.as_ref()) {
+                idempotency::forget(ctx.db, scope, key)?;
+                return Err(Problem::new(
+                    422,
+                    "idempotency_key_reused",
+                    format!(
+                        "Idempotency-Key `{key}` already made refund {} of {} on this pledge, with other parameters",
+                        refund.id, refund.amount_minor
+                    ),
+                ));
+            }
             let payment_id = pledges::get(ctx.db, &refund.pledge_id)?
                 .and_then(|p| p.provider_payment_id)
                 .ok_or_else(|| {
@@ -189,6 +206,13 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
     );
     remember(ctx.db, scope, key, &response)?;
     Ok(response)
+}
+
+/// Whether a request carries the parameters of the refund its key made: the same
+/// amount (or none: "what was left then") and the same reason.
+fn same_request(refund: &Refund, amount: Option<PositiveAmount>, reason: Option<&Reason>) -> bool {
+    amount.is_none_or(|a| a.minor_units() == refund.amount_minor)
+        && reason.map(|r| r.as_str()) == refund.reason.as_deref()
 }
 
 /// Moves the pledge to what the provider has now refunded, as an event of its own: the

@@ -1,14 +1,17 @@
 //! The pledge state machine. Order comes from the lattice, never from timestamps:
 //!
 //! ```text
-//! PENDING ──► AUTHORIZED ──► CAPTURED ──► PARTIALLY_REFUNDED ──► REFUNDED
-//!    │             │
-//!    └──► FAILED ◄─┘        (CANCELED from PENDING/AUTHORIZED)
+//! PENDING ──► PAYMENT_FAILED ──► AUTHORIZED ──► CAPTURED ──► PARTIALLY_REFUNDED ──► REFUNDED
+//! PENDING | PAYMENT_FAILED | AUTHORIZED ──► CANCELED   (terminal; releases "pledged")
 //! ```
 //!
-//! An event at or behind the current state is stale; one that skips ahead is applied and
-//! the skipped states are recorded; one that contradicts a terminal state is invalid.
-//! Refund events carry the cumulative refunded amount, so they commute.
+//! A declined card is not the end: the donor may try another card on the same payment,
+//! so PAYMENT_FAILED sits below AUTHORIZED and a later success applies, while a failure
+//! reported after the success is stale. An event at or behind the current state is
+//! stale; one that skips ahead is applied and the skipped states it implies are recorded
+//! (a capture implies an authorization, never a failure); one that contradicts a
+//! cancellation is invalid and kept for an operator. Refund events carry the cumulative
+//! refunded amount, so they commute.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,7 +24,7 @@ pub enum PledgeStatus {
     Captured,
     PartiallyRefunded,
     Refunded,
-    Failed,
+    PaymentFailed,
     Canceled,
 }
 
@@ -32,7 +35,7 @@ impl PledgeStatus {
         Self::Captured,
         Self::PartiallyRefunded,
         Self::Refunded,
-        Self::Failed,
+        Self::PaymentFailed,
         Self::Canceled,
     ];
 
@@ -43,7 +46,7 @@ impl PledgeStatus {
             Self::Captured => "CAPTURED",
             Self::PartiallyRefunded => "PARTIALLY_REFUNDED",
             Self::Refunded => "REFUNDED",
-            Self::Failed => "FAILED",
+            Self::PaymentFailed => "PAYMENT_FAILED",
             Self::Canceled => "CANCELED",
         }
     }
@@ -52,25 +55,32 @@ impl PledgeStatus {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    /// Position on the money path; `None` for the failure branch.
+    /// Position on the money path; `None` for a cancellation, which is off it.
     fn rank(self) -> Option<u8> {
         match self {
             Self::Pending => Some(0),
-            Self::Authorized => Some(1),
-            Self::Captured => Some(2),
-            Self::PartiallyRefunded => Some(3),
-            Self::Refunded => Some(4),
-            Self::Failed | Self::Canceled => None,
+            Self::PaymentFailed => Some(1),
+            Self::Authorized => Some(2),
+            Self::Captured => Some(3),
+            Self::PartiallyRefunded => Some(4),
+            Self::Refunded => Some(5),
+            Self::Canceled => None,
         }
     }
 
     /// Whether money was taken (and so counts towards a campaign's raised total).
     pub fn is_captured(self) -> bool {
-        self.rank().is_some_and(|r| r >= 2)
+        self.rank().is_some_and(|r| r >= 3)
+    }
+
+    /// Whether the payment is still open: nothing taken yet and not canceled, so it
+    /// may still succeed (a declined card can be retried).
+    pub fn is_unpaid(self) -> bool {
+        matches!(self, Self::Pending | Self::PaymentFailed | Self::Authorized)
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Refunded | Self::Failed | Self::Canceled)
+        matches!(self, Self::Refunded | Self::Canceled)
     }
 }
 
@@ -170,7 +180,7 @@ pub fn decide(state: &PledgeState, event: &PaymentEvent, already_processed: bool
         let skipped = PledgeStatus::ALL
             .into_iter()
             .filter(|s| s.rank().is_some_and(|r| r > from && r < to))
-            .filter(|s| !matches!(s, PartiallyRefunded))
+            .filter(|s| !matches!(s, PartiallyRefunded | PaymentFailed))
             .collect();
         Transition::Applied {
             next: PledgeState { status, ..next },
@@ -179,17 +189,19 @@ pub fn decide(state: &PledgeState, event: &PaymentEvent, already_processed: bool
     };
     match *event {
         PaymentEvent::Authorized => match current {
-            Pending => forward(Authorized, *state),
+            Pending | PaymentFailed => forward(Authorized, *state),
+            Canceled => invalid("authorization reported for a CANCELED pledge"),
             _ => Transition::Stale,
         },
         PaymentEvent::Failed => match current {
-            Pending | Authorized => forward(Failed, *state),
-            // A failed attempt reported after the payment went through, or a repeat.
+            Pending => forward(PaymentFailed, *state),
+            // Another declined attempt, a failure reported after the payment went
+            // through, or after it was canceled: nothing changes.
             _ => Transition::Stale,
         },
         PaymentEvent::Canceled => match current {
-            Pending | Authorized => forward(Canceled, *state),
-            Failed | Canceled => Transition::Stale,
+            Pending | PaymentFailed | Authorized => forward(Canceled, *state),
+            Canceled => Transition::Stale,
             _ => invalid(format!("cancellation reported for a {current} pledge")),
         },
         PaymentEvent::Captured { captured_minor } => {
@@ -200,14 +212,14 @@ pub fn decide(state: &PledgeState, event: &PaymentEvent, already_processed: bool
                 ));
             }
             match current {
-                Pending | Authorized => forward(
+                Pending | PaymentFailed | Authorized => forward(
                     Captured,
                     PledgeState {
                         captured_minor,
                         ..*state
                     },
                 ),
-                Failed | Canceled => invalid(format!("capture reported for a {current} pledge")),
+                Canceled => invalid("capture reported for a CANCELED pledge"),
                 _ => Transition::Stale,
             }
         }
@@ -232,7 +244,7 @@ pub fn decide(state: &PledgeState, event: &PaymentEvent, already_processed: bool
                 ));
             }
             match current {
-                Failed | Canceled => invalid(format!("refund reported for a {current} pledge")),
+                Canceled => invalid("refund reported for a CANCELED pledge"),
                 _ if refunded_minor <= state.refunded_minor => Transition::Stale,
                 _ => {
                     let status = if refunded_minor == captured_minor {
@@ -349,19 +361,58 @@ mod tests {
     }
 
     #[test]
-    fn failures_and_cancellations_are_terminal() {
+    fn a_declined_card_can_be_retried_and_a_late_decline_is_stale() {
         let (state, outcomes) = run(
             100,
             &[
-                E::Authorized,
+                E::Failed,
                 E::Failed,
                 E::Captured {
                     captured_minor: 100,
                 },
+                E::Failed,
             ],
         );
-        assert_eq!(state.status, S::Failed);
+        assert_eq!((state.status, state.captured_minor), (S::Captured, 100));
+        assert_eq!(
+            outcomes[0],
+            Transition::Applied {
+                next: PledgeState {
+                    status: S::PaymentFailed,
+                    ..PledgeState::new(100)
+                },
+                skipped: vec![]
+            }
+        );
+        assert_eq!(outcomes[1], Transition::Stale);
+        assert_eq!(
+            outcomes[2],
+            Transition::Applied {
+                next: state,
+                skipped: vec![S::Authorized]
+            }
+        );
+        assert_eq!(outcomes[3], Transition::Stale);
+    }
+
+    #[test]
+    fn a_cancellation_is_terminal_and_contradictions_are_kept_for_an_operator() {
+        let (state, outcomes) = run(
+            100,
+            &[
+                E::Failed,
+                E::Canceled,
+                E::Captured {
+                    captured_minor: 100,
+                },
+                E::Authorized,
+                E::Canceled,
+            ],
+        );
+        assert_eq!(state.status, S::Canceled);
         assert!(matches!(outcomes[2], Transition::Invalid { .. }));
+        assert!(matches!(outcomes[3], Transition::Invalid { .. }));
+        assert_eq!(outcomes[4], Transition::Stale);
         let (state, outcomes) = run(
             100,
             &[
@@ -389,21 +440,20 @@ mod tests {
     fn provider_history() -> impl Strategy<Value = (u64, Vec<PaymentEvent>)> {
         (
             1u64..1_000_000,
-            0usize..4,
+            0usize..5,
             prop::collection::vec(1u64..=100, 0..4),
         )
             .prop_map(|(amount, outcome, refund_steps)| {
                 let events = match outcome {
-                    0 => vec![E::Authorized, E::Failed],
+                    0 => vec![E::Failed, E::Failed, E::Canceled],
                     1 => vec![E::Authorized, E::Canceled],
                     2 => vec![E::Failed],
                     _ => {
-                        let mut events = vec![
-                            E::Authorized,
-                            E::Captured {
-                                captured_minor: amount,
-                            },
-                        ];
+                        // Possibly declined first, then paid with another card.
+                        let mut events = vec![E::Failed, E::Authorized][outcome - 3..].to_vec();
+                        events.push(E::Captured {
+                            captured_minor: amount,
+                        });
                         let mut refunded = 0u64;
                         for step in refund_steps {
                             let remaining = amount - refunded;

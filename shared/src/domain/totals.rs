@@ -26,9 +26,10 @@ pub struct Contribution {
 }
 
 impl Contribution {
-    /// Failed and canceled pledges promise nothing; every other pledge counts as pledged.
+    /// Canceled pledges promise nothing; every other pledge counts as pledged, a
+    /// declined one too (its donor may still pay with another card).
     pub fn of(state: &PledgeState) -> Contribution {
-        let open = !matches!(state.status, PledgeStatus::Failed | PledgeStatus::Canceled);
+        let open = state.status != PledgeStatus::Canceled;
         Contribution {
             pledged_minor: if open { state.amount_minor.into() } else { 0 },
             pledge_count: open.into(),
@@ -69,7 +70,7 @@ pub struct Advance {
     pub delta: Contribution,
     /// The pledge has money captured for the first time (receipt, donor count).
     pub first_capture: bool,
-    /// The pledge has just failed.
+    /// A payment attempt of the pledge has just been declined (for the first time).
     pub failed: bool,
 }
 
@@ -81,7 +82,7 @@ pub fn advance(applied: Option<&Snapshot>, next: &Snapshot) -> Option<Advance> {
     }
     let before = applied.map(|a| a.state);
     let was_captured = before.is_some_and(|s| s.captured_minor > 0);
-    let was_failed = before.is_some_and(|s| s.status == PledgeStatus::Failed);
+    let was_failed = before.is_some_and(|s| s.status == PledgeStatus::PaymentFailed);
     Some(Advance {
         delta: Contribution::of(&next.state).minus(
             before
@@ -89,7 +90,7 @@ pub fn advance(applied: Option<&Snapshot>, next: &Snapshot) -> Option<Advance> {
                 .map_or_else(Contribution::default, Contribution::of),
         ),
         first_capture: !was_captured && next.state.captured_minor > 0,
-        failed: !was_failed && next.state.status == PledgeStatus::Failed,
+        failed: !was_failed && next.state.status == PledgeStatus::PaymentFailed,
     })
 }
 
@@ -157,7 +158,7 @@ mod tests {
     fn life() -> impl Strategy<Value = Vec<Snapshot>> {
         (
             1u64..10_000,
-            0u8..4,
+            0u8..5,
             prop::collection::vec(1u64..10_000, 0..4),
         )
             .prop_map(|(amount, path, refunds)| {
@@ -169,8 +170,9 @@ mod tests {
                     refunded_minor: refunded,
                 };
                 match path {
-                    0 => states.push(with(PledgeStatus::Failed, 0, 0)),
+                    0 => states.push(with(PledgeStatus::PaymentFailed, 0, 0)),
                     1 => states.push(with(PledgeStatus::Authorized, 0, 0)),
+                    2 => states.push(with(PledgeStatus::Canceled, 0, 0)),
                     _ => {
                         states.push(with(PledgeStatus::Captured, amount, 0));
                         let mut refunded = 0;

@@ -2,7 +2,13 @@
 //! where each `v1` is HMAC-SHA256 over `"<t>.<raw body>"`. The raw body is verified before
 //! anything parses it; comparison is constant-time; a timestamp more than the tolerance
 //! away from now is refused, which bounds replays.
+//!
+//! Checking is bounded before any MAC is computed: a header of at most
+//! [`MAX_HEADER_BYTES`] with at most [`MAX_CANDIDATES`] signatures of SHA-256's length,
+//! and one MAC per configured secret however many candidates there are, so an
+//! unauthenticated caller cannot make the body be hashed more than once per secret.
 
+use hmac::digest::CtOutput;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -10,6 +16,16 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// How far a signature's timestamp may be from now, either way.
 pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
+
+/// The most `v1` signatures a header may carry: Stripe sends one per active secret, two
+/// while a secret is being rolled.
+pub const MAX_CANDIDATES: usize = 8;
+
+/// The longest header accepted: a timestamp, [`MAX_CANDIDATES`] signatures and room for
+/// other schemes' elements.
+pub const MAX_HEADER_BYTES: usize = 1024;
+
+const SIGNATURE_BYTES: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -54,8 +70,11 @@ pub fn verify(
     tolerance_secs: i64,
 ) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
+    if header.len() > MAX_HEADER_BYTES {
+        return Err(SignatureError::Malformed("longer than 1024 bytes"));
+    }
     let mut timestamp = None;
-    let mut candidates = Vec::new();
+    let mut candidates: Vec<[u8; SIGNATURE_BYTES]> = Vec::new();
     for part in header.split(',') {
         let (key, value) = part
             .trim()
@@ -72,8 +91,15 @@ pub fn verify(
                         .map_err(|_| SignatureError::Malformed("t is not a unix time"))?,
                 );
             }
-            "v1" => candidates
-                .push(hex::decode(value).map_err(|_| SignatureError::Malformed("v1 is not hex"))?),
+            "v1" => {
+                if candidates.len() == MAX_CANDIDATES {
+                    return Err(SignatureError::Malformed("more than 8 v1 signatures"));
+                }
+                let mut candidate = [0; SIGNATURE_BYTES];
+                hex::decode_to_slice(value, &mut candidate)
+                    .map_err(|_| SignatureError::Malformed("v1 is not 64 hex digits"))?;
+                candidates.push(candidate);
+            }
             // Other schemes (v0, future versions) are ignored, as Stripe's libraries do.
             _ => {}
         }
@@ -82,17 +108,18 @@ pub fn verify(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed("no v1 signature"));
     }
-    let age = now - timestamp;
-    if age.abs() > tolerance_secs {
+    let age = now.saturating_sub(timestamp);
+    if age.unsigned_abs() > tolerance_secs.unsigned_abs() {
         return Err(SignatureError::OutsideTolerance {
             age_secs: age,
             tolerance_secs,
         });
     }
     let matched = secrets.iter().any(|secret| {
+        let expected = mac(secret, timestamp, body).finalize();
         candidates
             .iter()
-            .any(|candidate| mac(secret, timestamp, body).verify_slice(candidate).is_ok())
+            .any(|candidate| expected == CtOutput::new((*candidate).into()))
     });
     if matched {
         Ok(())
@@ -176,6 +203,41 @@ mod tests {
             check(Some(&future), body),
             Err(SignatureError::OutsideTolerance { .. })
         ));
+    }
+
+    #[test]
+    fn a_header_is_refused_before_any_mac_when_it_is_too_big() {
+        let body = br#"{"id":"evt_1"}"#;
+        let good = sign(&[SECRET], NOW, body);
+        let v1 = good.split_once(",v1=").unwrap().1;
+        let eight = format!("t={NOW}{}", format!(",v1={v1}").repeat(8));
+        assert_eq!(check(Some(&eight), body), Ok(()));
+        let nine = format!("{eight},v1={v1}");
+        assert_eq!(
+            check(Some(&nine), body),
+            Err(SignatureError::Malformed("more than 8 v1 signatures"))
+        );
+        let padded = format!("{good},{}", "v0=00,".repeat(200));
+        assert_eq!(
+            check(Some(&padded), body),
+            Err(SignatureError::Malformed("longer than 1024 bytes"))
+        );
+        assert_eq!(
+            check(Some(&format!("t={NOW},v1=00")), body),
+            Err(SignatureError::Malformed("v1 is not 64 hex digits"))
+        );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_outside_the_tolerance_not_an_overflow() {
+        let body = b"{}";
+        for t in [i64::MIN, i64::MAX] {
+            let header = sign(&[SECRET], t, body);
+            assert!(matches!(
+                verify(Some(&header), body, &[SECRET], NOW, DEFAULT_TOLERANCE_SECS),
+                Err(SignatureError::OutsideTolerance { .. })
+            ));
+        }
     }
 
     #[test]

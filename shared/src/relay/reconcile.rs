@@ -62,8 +62,8 @@ pub enum ReconcileError {
 fn totals_from_pledges(db: &dyn SqlExecutor) -> Result<(BTreeMap<String, Totals>, u64), DbError> {
     let rows = db.execute(
         "SELECT campaign_id, \
-         CAST(SUM(CASE WHEN status IN ('FAILED', 'CANCELED') THEN 0 ELSE amount_minor END) AS BIGINT) AS pledged_minor, \
-         CAST(SUM(CASE WHEN status IN ('FAILED', 'CANCELED') THEN 0 ELSE 1 END) AS BIGINT) AS pledge_count, \
+         CAST(SUM(CASE WHEN status = 'CANCELED' THEN 0 ELSE amount_minor END) AS BIGINT) AS pledged_minor, \
+         CAST(SUM(CASE WHEN status = 'CANCELED' THEN 0 ELSE 1 END) AS BIGINT) AS pledge_count, \
          CAST(SUM(captured_minor) AS BIGINT) AS captured_minor, CAST(SUM(refunded_minor) AS BIGINT) AS refunded_minor, \
          CAST(SUM(CASE WHEN captured_minor > 0 THEN 1 ELSE 0 END) AS BIGINT) AS captured_count, \
          COUNT(DISTINCT CASE WHEN captured_minor > 0 THEN donor_email END) AS donor_count, COUNT(*) AS all_pledges \

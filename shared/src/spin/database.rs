@@ -3,8 +3,8 @@
 //! (at `postgres_url`).
 
 use super::{variables, SpinPostgres, SpinSqlite};
+use crate::api::ApiRequest;
 use crate::storage::SqlExecutor;
-use spin_sdk::http::{Method, Request};
 
 /// What a request will do with its connection. A reader skips the writers' durability
 /// setting (`sqlite_synchronous`): one variable and one statement less per read, which
@@ -17,9 +17,9 @@ pub enum Access {
 
 impl Access {
     /// `Read` for `GET` and `HEAD`, which change nothing; `Write` otherwise.
-    pub fn of(req: &Request) -> Self {
-        match req.method() {
-            Method::Get | Method::Head => Access::Read,
+    pub fn of(req: &ApiRequest) -> Self {
+        match req.method.as_str() {
+            "GET" | "HEAD" => Access::Read,
             _ => Access::Write,
         }
     }

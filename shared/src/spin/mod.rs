@@ -6,6 +6,7 @@ mod http;
 mod postgres;
 mod provider;
 mod relay;
+mod request;
 mod respond;
 mod sqlite;
 
@@ -15,28 +16,13 @@ pub use postgres::SpinPostgres;
 pub use provider::ProviderSettings;
 use relay::relay_after_response;
 pub use relay::{relay_settings_from_variables, with_relay};
-pub use respond::answer_then_relay;
+pub use request::read_request;
+pub use respond::{answer_then_relay, respond};
 pub use spin_sdk::variables;
 pub use sqlite::SpinSqlite;
 
-use crate::api::{ApiRequest, ApiResponse};
-use spin_sdk::http::{Request, Response};
-
-/// Reads the whole request into an [`ApiRequest`].
-pub fn api_request(req: &Request) -> ApiRequest {
-    let uri = req.path_and_query().unwrap_or("/");
-    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-    ApiRequest {
-        method: req.method().to_string(),
-        path: path.to_string(),
-        query: query.to_string(),
-        headers: req
-            .headers()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v.as_str().unwrap_or("").to_string()))
-            .collect(),
-        body: req.body().to_vec(),
-    }
-}
+use crate::api::ApiResponse;
+use spin_sdk::http::Response;
 
 pub fn spin_response(resp: ApiResponse) -> Response {
     let mut builder = Response::builder();

@@ -7,7 +7,7 @@ use spin_sdk::http::{IntoResponse, OutgoingResponse, Response, ResponseOutparam}
 
 /// Sends `answer` (an error as the SDK's plain 500) and ends its body, so the client
 /// holds the whole response when this returns.
-async fn respond(out: ResponseOutparam, answer: anyhow::Result<Response>) {
+pub async fn respond(out: ResponseOutparam, answer: anyhow::Result<Response>) {
     let mut response = answer.into_response();
     let body = std::mem::take(response.body_mut());
     match OutgoingResponse::try_from(response) {

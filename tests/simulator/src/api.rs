@@ -1,9 +1,9 @@
 //! The provider's HTTP API (Stripe's wire format, the subset the app uses) and controls.
 
-use crate::delivery;
 use crate::state::{Config, Intent, Simulator};
+use crate::{delivery, intents};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,8 +14,11 @@ use std::collections::BTreeMap;
 
 pub fn router(sim: Simulator) -> Router {
     Router::new()
-        .route("/v1/payment_intents", post(create_intent))
-        .route("/v1/payment_intents/{id}/capture", post(capture))
+        .route("/v1/payment_intents", post(intents::create))
+        .route("/v1/payment_intents/{id}", get(intents::retrieve))
+        .route("/v1/payment_intents/{id}/confirm", post(intents::confirm))
+        .route("/v1/payment_intents/{id}/cancel", post(intents::cancel))
+        .route("/v1/payment_intents/{id}/capture", post(intents::capture))
         .route("/v1/refunds", post(refund))
         .route("/v1/charges", get(list_charges))
         .route("/v1/events", get(list_events))
@@ -37,14 +40,14 @@ pub fn router(sim: Simulator) -> Router {
         .with_state(sim)
 }
 
-fn error(status: StatusCode, kind: &str, message: &str) -> (StatusCode, String) {
+pub(crate) fn error(status: StatusCode, kind: &str, message: &str) -> (StatusCode, String) {
     (
         status,
         json!({ "error": { "type": kind, "message": message } }).to_string(),
     )
 }
 
-fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
+pub(crate) fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     let expected = format!("Bearer {}", sim.config().api_key);
     match headers.get("authorization").and_then(|v| v.to_str().ok()) {
         Some(given) if given == expected => Ok(()),
@@ -59,7 +62,7 @@ fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<(), (StatusCode, St
 /// Serves one provider API call: checks the API key, reads the form, and runs `op` at
 /// most once per `Idempotency-Key` (per path): a retry with the same parameters gets the
 /// stored answer, different parameters get Stripe's 400.
-fn provider_call(
+pub(crate) fn provider_call(
     sim: &Simulator,
     headers: &HeaderMap,
     body: &Bytes,
@@ -110,147 +113,12 @@ fn parse_form(body: &Bytes) -> BTreeMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn intent_json(intent: &Intent) -> Value {
-    json!({
-        "id": intent.id, "object": "payment_intent", "amount": intent.amount, "currency": intent.currency,
-        "capture_method": intent.capture_method, "status": intent.status, "amount_received": intent.amount_received,
-        "amount_capturable": if intent.status == "requires_capture" { intent.amount } else { 0 },
-        "client_secret": intent.client_secret, "metadata": intent.metadata,
-    })
-}
-
 fn charge_json(intent: &Intent) -> Value {
     json!({
         "id": format!("ch_{}", &intent.id[3..]), "object": "charge", "payment_intent": intent.id,
         "amount": intent.amount, "amount_captured": intent.amount_received, "amount_refunded": intent.amount_refunded,
         "refunded": intent.amount_refunded == intent.amount_received, "currency": intent.currency, "metadata": intent.metadata,
     })
-}
-
-async fn create_intent(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {
-    provider_call(&sim, &headers, &body, "/v1/payment_intents", |form| {
-        let Some(amount) = form
-            .get("amount")
-            .and_then(|a| a.parse::<u64>().ok())
-            .filter(|a| *a > 0)
-        else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "amount must be a positive integer",
-            );
-        };
-        let Some(currency) = form.get("currency").filter(|c| c.len() == 3).cloned() else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "currency must be a 3-letter code",
-            );
-        };
-        let capture_method = form
-            .get("capture_method")
-            .cloned()
-            .unwrap_or_else(|| "automatic".into());
-        let metadata: BTreeMap<String, String> = form
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("metadata[")
-                    .and_then(|k| k.strip_suffix(']'))
-                    .map(|k| (k.to_string(), v.clone()))
-            })
-            .collect();
-        let id = format!("pi_{}", uuid::Uuid::new_v4().simple());
-        let mut intent = Intent {
-            client_secret: format!("{id}_secret_{}", uuid::Uuid::new_v4().simple()),
-            id,
-            amount,
-            currency: currency.to_ascii_lowercase(),
-            capture_method: capture_method.clone(),
-            status: "processing".into(),
-            amount_received: 0,
-            amount_refunded: 0,
-            metadata,
-        };
-        let created = intent_json(&intent);
-        // Settle right away; the webhooks carry the outcome.
-        let mut events = Vec::new();
-        match amount % 100 {
-            13 => {
-                intent.status = "requires_payment_method".into();
-                events.push(("payment_intent.payment_failed", intent_json(&intent)));
-            }
-            77 => {
-                intent.status = "requires_capture".into();
-                events.push((
-                    "payment_intent.amount_capturable_updated",
-                    intent_json(&intent),
-                ));
-            }
-            _ => {
-                intent.status = "requires_capture".into();
-                events.push((
-                    "payment_intent.amount_capturable_updated",
-                    intent_json(&intent),
-                ));
-                if capture_method != "manual" {
-                    intent.status = "succeeded".into();
-                    intent.amount_received = amount;
-                    events.push(("payment_intent.succeeded", intent_json(&intent)));
-                }
-            }
-        }
-        sim.books
-            .lock()
-            .unwrap()
-            .intents
-            .insert(intent.id.clone(), intent);
-        for (kind, object) in events {
-            delivery::dispatch(&sim, kind, object);
-        }
-        (StatusCode::OK, created.to_string())
-    })
-}
-
-async fn capture(
-    State(sim): State<Simulator>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    provider_call(
-        &sim,
-        &headers,
-        &body,
-        &format!("/v1/payment_intents/{id}/capture"),
-        |form| {
-            let mut books = sim.books.lock().unwrap();
-            let Some(intent) = books.intents.get_mut(&id) else {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    "invalid_request_error",
-                    "no such payment_intent",
-                );
-            };
-            if intent.status != "requires_capture" {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    &format!("payment_intent is {}", intent.status),
-                );
-            }
-            let amount = form
-                .get("amount_to_capture")
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(intent.amount)
-                .min(intent.amount);
-            intent.status = "succeeded".into();
-            intent.amount_received = amount;
-            let object = intent_json(intent);
-            drop(books);
-            delivery::dispatch(&sim, "payment_intent.succeeded", object.clone());
-            (StatusCode::OK, object.to_string())
-        },
-    )
 }
 
 async fn refund(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {

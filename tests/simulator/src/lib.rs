@@ -1,11 +1,14 @@
 //! A Stripe-compatible payment provider, small enough to read, chaotic enough to matter.
 //!
 //! API (form-encoded like Stripe, `Authorization: Bearer <api key>`, `Idempotency-Key`
-//! honoured with Stripe's rules): `POST /v1/payment_intents`, `POST
-//! /v1/payment_intents/{id}/capture`, `POST /v1/refunds`. Settlement is decided by the
-//! amount, like Stripe's test cards: minor units ending in `13` are declined, ending in
-//! `77` are authorized and held for a manual capture, anything else is authorized and
-//! captured. Every state change is delivered as a signed webhook (`Stripe-Signature`)
+//! honoured with Stripe's rules): `POST /v1/payment_intents`, `GET
+//! /v1/payment_intents/{id}`, `POST /v1/payment_intents/{id}/confirm` (another card after
+//! a decline: `payment_method=pm_card_visa` pays, `pm_card_chargeDeclined` is declined
+//! again), `POST /v1/payment_intents/{id}/cancel`, `POST /v1/payment_intents/{id}/capture`,
+//! `POST /v1/refunds`. The first attempt is decided by the amount, like Stripe's test
+//! cards: minor units ending in `13` are declined (the intent returns to
+//! `requires_payment_method` and may be confirmed again), ending in `77` are authorized
+//! and held for a manual capture, anything else is authorized and captured. Every state change is delivered as a signed webhook (`Stripe-Signature`)
 //! to the configured URL, with knobs for duplicates, reordering (random delays), failed
 //! first deliveries and retries with backoff.
 //!
@@ -18,6 +21,7 @@ mod api;
 mod delivery;
 mod events;
 mod inbox;
+mod intents;
 mod state;
 
 pub use state::{Config, Ledger, Simulator};

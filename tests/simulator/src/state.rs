@@ -55,6 +55,9 @@ pub struct Intent {
     pub amount_refunded: u64,
     pub client_secret: String,
     pub metadata: BTreeMap<String, String>,
+    /// Payment attempts so far (the first at creation, more by confirming again).
+    pub attempts: u32,
+    pub cancellation_reason: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]

@@ -1,6 +1,8 @@
 //! What a guest's statement means for the writer queue and for reusing its connection,
 //! read from its leading keywords (comments and whitespace skipped).
 
+use crate::factors::sql_words::leading_words;
+
 /// Connection state a statement leaves behind that a fresh connection would not have,
 /// from least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -11,32 +13,6 @@ pub enum Residue {
     ResettablePragma,
     /// Any other pragma, or a TEMP object: the connection is closed, not reused.
     Unresettable,
-}
-
-/// The statement's first words, upper-cased, after whitespace and SQL comments.
-fn leading_words(sql: &str, count: usize) -> Vec<String> {
-    let mut words = Vec::with_capacity(count);
-    let mut rest = sql;
-    while words.len() < count {
-        rest = rest.trim_start();
-        if let Some(after) = rest.strip_prefix("--") {
-            rest = after.split_once('\n').map_or("", |(_, r)| r);
-            continue;
-        }
-        if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.split_once("*/").map_or("", |(_, r)| r);
-            continue;
-        }
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-            .unwrap_or(rest.len());
-        if end == 0 {
-            break;
-        }
-        words.push(rest[..end].to_ascii_uppercase());
-        rest = &rest[end..];
-    }
-    words
 }
 
 /// `BEGIN IMMEDIATE` or `BEGIN EXCLUSIVE`: a transaction that takes the write lock at

@@ -40,6 +40,8 @@ async fn probe(req: Request) -> Response {
         ("sqlite", "transaction") => sqlite_transaction(),
         ("sqlite", "increment") => sqlite_increment(),
         ("sqlite", "counter") => sqlite_counter(),
+        ("sqlite", "abandon") => sqlite_abandon(),
+        ("sqlite", "commit") => sqlite_commit(),
         ("sqlite", "fresh") => sqlite_fresh(&query_param(&req, "leave")),
         ("kv", _) => key_value(&req, &op),
         ("vars", _) => Ok(match variables::get(&query_param(&req, "name")) {
@@ -47,6 +49,8 @@ async fn probe(req: Request) -> Response {
             Err(e) => err(e),
         }),
         ("outbound", _) => outbound(&query_param(&req, "url")).await,
+        ("pg", "abandon") => pg_abandon(&query_param(&req, "address")),
+        ("pg", "commit") => pg_commit(&query_param(&req, "address")),
         ("pg", _) => postgres(&query_param(&req, "address")),
         ("spin-headers", _) | ("params", _) => Ok(spin_headers(&req)),
         ("spin", _) | ("busy", _) => Ok(busy_loop()),
@@ -293,6 +297,52 @@ fn spin_headers(req: &Request) -> Json {
 }
 
 /// Burns CPU without yielding to the host: only an epoch deadline can stop it.
+/// Opens a transaction, writes a row, and never finishes: the deadline ends the guest.
+fn pg_abandon(address: &str) -> anyhow::Result<Json> {
+    let conn = pg4::Connection::open(address)?;
+    conn.execute("CREATE TABLE IF NOT EXISTS abandoned (v TEXT)", &[])?;
+    conn.execute("BEGIN", &[])?;
+    conn.execute(
+        "INSERT INTO abandoned (v) VALUES ('from the killed request')",
+        &[],
+    )?;
+    Ok(busy_loop())
+}
+
+/// Commits one row in a transaction of its own and lists what the table holds.
+fn pg_commit(address: &str) -> anyhow::Result<Json> {
+    let conn = pg4::Connection::open(address)?;
+    conn.execute("CREATE TABLE IF NOT EXISTS abandoned (v TEXT)", &[])?;
+    conn.execute("BEGIN", &[])?;
+    conn.execute("INSERT INTO abandoned (v) VALUES ('committed')", &[])?;
+    conn.execute("COMMIT", &[])?;
+    let rows = conn.query("SELECT v FROM abandoned ORDER BY v", &[])?;
+    let values: Vec<Json> = rows.rows().map(|r| json!(r.get::<String>("v"))).collect();
+    Ok(json!({ "rows": values }))
+}
+
+fn sqlite_abandon() -> anyhow::Result<Json> {
+    let conn = Connection::open_default()?;
+    conn.execute("CREATE TABLE IF NOT EXISTS abandoned (v TEXT)", &[])?;
+    conn.execute("BEGIN IMMEDIATE", &[])?;
+    conn.execute(
+        "INSERT INTO abandoned (v) VALUES ('from the killed request')",
+        &[],
+    )?;
+    Ok(busy_loop())
+}
+
+fn sqlite_commit() -> anyhow::Result<Json> {
+    let conn = Connection::open_default()?;
+    conn.execute("CREATE TABLE IF NOT EXISTS abandoned (v TEXT)", &[])?;
+    conn.execute("BEGIN IMMEDIATE", &[])?;
+    conn.execute("INSERT INTO abandoned (v) VALUES ('committed')", &[])?;
+    conn.execute("COMMIT", &[])?;
+    let rows = conn.execute("SELECT v FROM abandoned ORDER BY v", &[])?;
+    let values: Vec<Json> = rows.rows().map(|r| json!(r.get::<&str>("v"))).collect();
+    Ok(json!({ "rows": values }))
+}
+
 fn busy_loop() -> Json {
     let mut x: u64 = 1;
     loop {
