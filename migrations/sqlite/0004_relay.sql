@@ -88,3 +88,15 @@ CREATE TABLE IF NOT EXISTS relay_runs (
     delivered     INTEGER NOT NULL,
     retried       INTEGER NOT NULL
 );
+
+-- Outbox events no consumer could apply within the relay's attempts (a poison event):
+-- marked published so the rest of the outbox flows, and kept here for an operator, who
+-- sees them in the relay figures and gets an alert.
+CREATE TABLE IF NOT EXISTS outbox_dead_letters (
+    event_id      INTEGER PRIMARY KEY,
+    event_type    TEXT    NOT NULL,
+    aggregate_id  TEXT    NOT NULL,
+    attempts      INTEGER NOT NULL,
+    error         TEXT    NOT NULL,
+    dead_at_ms    INTEGER NOT NULL
+);

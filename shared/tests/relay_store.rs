@@ -161,6 +161,56 @@ fn donation_day(db: &dyn SqlExecutor) {
 }
 
 both_backends! {
+fn a_poison_event_is_dead_lettered_and_full_batches_reach_twenty_subscribers(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    campaign(db, "c1", 1_000_000);
+    for i in 0..1_500u64 {
+        pledge(db, "c1", &format!("p{i}"), 1_000 + i, "donor@example.org");
+    }
+    // An event no consumer can read, in the second batch.
+    db.execute(
+        "INSERT INTO outbox (aggregate_id, event_type, payload, created_at_ms) \
+         VALUES ('p-poison', 'pledge.changed', 'not json', 10)",
+        &[],
+    )
+    .unwrap();
+    pledge(db, "c1", "p-last", 999, "donor@example.org");
+    let subscribers = (0..20).map(|n| format!("http://subscriber-{n}.test/events")).collect();
+    // A full batch of 1,500 events for 20 subscribers: 150,000 parameters if the feed's
+    // rows went in one statement, past both backends' limits.
+    let settings = RelaySettings {
+        batch_size: 1_500,
+        deliveries_per_run: 0,
+        ..settings(subscribers)
+    };
+    let gateway = Gateway::default();
+    let now = AtomicI64::new(1_000);
+    let clock = || now.load(Ordering::SeqCst);
+    let first = relay(db, &gateway, &settings, &clock).run().unwrap();
+    assert_eq!((first.published, first.failed, first.dead_lettered), (1_501, 1, 0), "{first:?}");
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM feed_deliveries"), 1_501 * 20);
+    assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
+
+    // Tried again once per lease; dead-lettered on its fifth claim, with an alert.
+    for attempt in 2..=5 {
+        now.fetch_add(settings.lease_ms + 1, Ordering::SeqCst);
+        let run = relay(db, &gateway, &settings, &clock).run().unwrap();
+        let expected = if attempt < 5 { (1, 0) } else { (0, 1) };
+        assert_eq!((run.failed, run.dead_lettered), expected, "attempt {attempt}: {run:?}");
+    }
+    let health = health::read(db, clock()).unwrap();
+    assert_eq!((health.backlog, health.dead_letters), (0, 1), "{health:?}");
+    assert_eq!(
+        count(db, "SELECT COUNT(*) AS n FROM outbox_dead_letters WHERE aggregate_id = 'p-poison' AND attempts = 5"),
+        1
+    );
+    assert_eq!(count(db, "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'dead_letter'"), 1);
+    let later = relay(db, &gateway, &settings, &clock).run().unwrap();
+    assert_eq!((later.claimed, later.dead_lettered), (0, 0));
+    assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
+}
+
 fn relayed_totals_equal_the_pledges_and_each_notification_is_written_once(test_db: &TestDb) {
     let db = test_db.connect();
     let db = db.as_ref();

@@ -13,9 +13,12 @@ pub struct OutboxEvent {
     pub event_type: String,
     pub payload: String,
     pub created_at_ms: i64,
+    /// Times a relay has claimed the event, this claim included.
+    pub attempts: u32,
 }
 
-pub(super) const EVENT_COLUMNS: &str = "id, aggregate_id, event_type, payload, created_at_ms";
+pub(super) const EVENT_COLUMNS: &str =
+    "id, aggregate_id, event_type, payload, created_at_ms, attempts";
 
 impl OutboxEvent {
     pub(super) fn decode(row: Row<'_>) -> Result<OutboxEvent, DbError> {
@@ -25,6 +28,7 @@ impl OutboxEvent {
             event_type: row.text("event_type")?,
             payload: row.text("payload")?,
             created_at_ms: row.i64("created_at_ms")?,
+            attempts: u32::try_from(row.i64("attempts")?).unwrap_or(u32::MAX),
         })
     }
 

@@ -3,7 +3,7 @@
 //! signed like the provider's webhooks.
 
 use super::event::OutboxEvent;
-use crate::storage::{row_placeholders, DbError, SqlExecutor, SqlValue};
+use crate::storage::{row_placeholders, rows_per_statement, DbError, SqlExecutor, SqlValue};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -44,8 +44,8 @@ pub fn public_body(event: &OutboxEvent) -> Result<String, DbError> {
     .map_err(|e| DbError::Decode(e.to_string()))
 }
 
-/// Queues the batch's events for every subscriber (inside the apply transaction), in one
-/// statement.
+/// Queues the batch's events for every subscriber (inside the apply transaction), in as
+/// few statements as the backends' parameter limits allow, whatever the subscriber count.
 pub fn consume(
     db: &dyn SqlExecutor,
     events: &[&OutboxEvent],
@@ -56,11 +56,11 @@ pub fn consume(
     if settings.subscribers.is_empty() || events.is_empty() {
         return Ok(());
     }
-    let mut params: Vec<SqlValue> = Vec::new();
+    let mut rows: Vec<[SqlValue; 5]> = Vec::new();
     for event in events {
         let body = public_body(event)?;
         for subscriber in &settings.subscribers {
-            params.extend([
+            rows.push([
                 new_id().into(),
                 event.id.into(),
                 subscriber.as_str().into(),
@@ -69,21 +69,24 @@ pub fn consume(
             ]);
         }
     }
-    let values: Vec<String> = row_placeholders(params.len() / 5, 5)
-        .map(|p| {
-            format!(
-                "({}, {}, {}, {}, 'pending', {}, {})",
-                p[0], p[1], p[2], p[3], p[4], p[4]
-            )
-        })
-        .collect();
-    db.execute(
-        &format!(
-            "INSERT INTO feed_deliveries (id, event_id, destination, body, status, next_attempt_ms, created_at_ms) \
-             VALUES {} ON CONFLICT (event_id, destination) DO NOTHING",
-            values.join(", ")
-        ),
-        &params,
-    )
-    .map(drop)
+    for chunk in rows.chunks(rows_per_statement(5)) {
+        let values: Vec<String> = row_placeholders(chunk.len(), 5)
+            .map(|p| {
+                format!(
+                    "({}, {}, {}, {}, 'pending', {}, {})",
+                    p[0], p[1], p[2], p[3], p[4], p[4]
+                )
+            })
+            .collect();
+        let params: Vec<SqlValue> = chunk.iter().flatten().cloned().collect();
+        db.execute(
+            &format!(
+                "INSERT INTO feed_deliveries (id, event_id, destination, body, status, next_attempt_ms, created_at_ms) \
+                 VALUES {} ON CONFLICT (event_id, destination) DO NOTHING",
+                values.join(", ")
+            ),
+            &params,
+        )?;
+    }
+    Ok(())
 }

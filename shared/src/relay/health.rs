@@ -62,6 +62,8 @@ pub struct RelayHealth {
     pub claimed: u64,
     pub oldest_unpublished_age_ms: i64,
     pub last_published_at_ms: Option<i64>,
+    /// Events no consumer could apply within their attempts, set aside for an operator.
+    pub dead_letters: u64,
     pub runs: RunStats,
     pub notifications: QueueStats,
     pub feed: QueueStats,
@@ -115,6 +117,7 @@ pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<RelayHealth, DbError> {
             .map(|r| r.opt_i64("at"))
             .transpose()?
             .flatten(),
+        dead_letters: super::dead_letter::count(db)?,
         runs: run_stats(db)?,
         notifications: queue_stats(db, "notifications", now_ms)?,
         feed: queue_stats(db, "feed_deliveries", now_ms)?,

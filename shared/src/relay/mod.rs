@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod claim;
+pub mod dead_letter;
 pub mod deliver;
 pub mod event;
 pub mod feed;
@@ -16,6 +17,7 @@ pub mod totals;
 use crate::payments::stripe::HttpSend;
 use crate::storage::{DbError, SqlExecutor};
 use deliver::{Delivered, Queue};
+use event::OutboxEvent;
 use feed::FeedSettings;
 use notify::NotifySettings;
 use serde::Serialize;
@@ -38,6 +40,9 @@ pub struct RelaySettings {
 impl RelaySettings {
     pub const DEFAULT_TIME_BUDGET_MS: i64 = 3_000;
     pub const DEFAULT_DELIVERIES_PER_RUN: u32 = 200;
+    /// Keeps every per-batch statement (the widest binds 7 parameters per event) far
+    /// under the backends' parameter limits; the feed's rows are chunked separately.
+    pub const MAX_BATCH_SIZE: u32 = 2_000;
 }
 
 /// What one run did.
@@ -52,6 +57,11 @@ pub struct RunReport {
     pub published: u64,
     /// Pledge snapshots that moved the projection (newer than what it held).
     pub applied: u64,
+    /// Events that failed on their own this run; each is tried again once its lease
+    /// has run out.
+    pub failed: u64,
+    /// Events dead-lettered this run (see [`dead_letter`]).
+    pub dead_lettered: u64,
     pub notifications: Delivered,
     pub feed: Delivered,
 }
@@ -62,6 +72,13 @@ pub enum RelayError {
     Db(#[from] DbError),
     #[error(transparent)]
     Consume(#[from] totals::ConsumeError),
+}
+
+impl RunReport {
+    fn add(&mut self, applied: &apply::Applied) {
+        self.published += applied.published;
+        self.applied += applied.applied;
+    }
 }
 
 /// The relay's surroundings: database, outbound HTTP, clock and id source.
@@ -123,16 +140,49 @@ impl Relay<'_> {
             if batch.is_empty() {
                 return Ok(());
             }
-            let applied = apply::apply_batch(self, &batch)?;
             report.batches += 1;
             report.claimed += batch.len() as u64;
-            report.published += applied.published;
-            report.applied += applied.applied;
+            match apply::apply_batch(self, &batch) {
+                Ok(applied) => report.add(&applied),
+                Err(e) if e.is_poison() => self.apply_one_by_one(report, &batch)?,
+                Err(e) => return Err(e),
+            }
             let spent = (self.clock)() - report.started_at_ms;
             if (batch.len() as u32) < s.batch_size || spent >= budget_ms {
                 return Ok(());
             }
         }
+    }
+
+    /// A batch failed: each event on its own, so only the bad ones stay behind.
+    fn apply_one_by_one(
+        &self,
+        report: &mut RunReport,
+        batch: &[OutboxEvent],
+    ) -> Result<(), RelayError> {
+        for event in batch {
+            match apply::apply_batch(self, std::slice::from_ref(event)) {
+                Ok(applied) => report.add(&applied),
+                Err(e) if e.is_poison() && event.attempts >= dead_letter::MAX_ATTEMPTS => {
+                    let error = e.to_string();
+                    let alert_id = (self.new_id)();
+                    let now = (self.clock)();
+                    dead_letter::bury(
+                        self.db,
+                        event,
+                        &error,
+                        &self.settings.notify,
+                        &alert_id,
+                        now,
+                    )?;
+                    report.dead_lettered += 1;
+                }
+                // It keeps its claim: tried again once the lease has run out.
+                Err(e) if e.is_poison() => report.failed += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     fn deliver(&self, queue: Queue, secret: Option<&[u8]>) -> Result<Delivered, DbError> {

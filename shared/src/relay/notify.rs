@@ -1,7 +1,7 @@
 //! The notifications consumer: turns a batch's effects into donor receipts and admin
 //! alerts, written as rows once per (kind, subject) and sent later by `deliver`.
 
-use super::event::PledgeEvent;
+use super::event::{OutboxEvent, PledgeEvent};
 use super::totals::{CampaignTotals, Effects};
 use crate::domain::donor::Email;
 use crate::domain::donor_token::{self, TokenSubject, GUEST_TOKEN_TTL_SECS};
@@ -34,6 +34,8 @@ pub enum Kind {
     /// To the admins, when payment failures in one window reach the threshold; subject:
     /// the window's start.
     FailureSpike,
+    /// To the admins, when an outbox event is dead-lettered; subject: the event.
+    DeadLetter,
 }
 
 impl Kind {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::Receipt => "receipt",
             Kind::GoalReached => "goal_reached",
             Kind::FailureSpike => "failure_spike",
+            Kind::DeadLetter => "dead_letter",
         }
     }
 }
@@ -80,6 +83,43 @@ struct SpikeDetails {
     window_ms: i64,
     failures: u64,
     threshold: u64,
+}
+
+#[derive(Serialize)]
+struct DeadLetterDetails<'a> {
+    event_id: i64,
+    event_type: &'a str,
+    aggregate_id: &'a str,
+    attempts: u32,
+    error: &'a str,
+}
+
+/// The admins' alert for a dead-lettered outbox event (inside the dead-letter transaction).
+pub fn dead_letter_alert(
+    db: &dyn SqlExecutor,
+    event: &OutboxEvent,
+    error: &str,
+    settings: &NotifySettings,
+    id: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let message = Message {
+        id,
+        kind: Kind::DeadLetter,
+        to: &settings.admin_email,
+        subject: format!(
+            "outbox event {} ({}) dead-lettered after {} attempts",
+            event.id, event.event_type, event.attempts
+        ),
+        details: DeadLetterDetails {
+            event_id: event.id,
+            event_type: &event.event_type,
+            aggregate_id: &event.aggregate_id,
+            attempts: event.attempts,
+            error,
+        },
+    };
+    enqueue(db, &message, &event.id.to_string(), settings, now_ms)
 }
 
 /// Writes the notifications a batch calls for (inside the apply transaction).

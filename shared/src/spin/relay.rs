@@ -30,8 +30,14 @@ pub fn relay_settings_from_variables() -> anyhow::Result<RelaySettings> {
         subscribers.is_empty() || !signing_secret.is_empty(),
         "variable feed_subscribers names subscribers but feed_signing_secret is empty"
     );
+    let batch_size: u32 = number("relay_batch_size")?;
+    anyhow::ensure!(
+        (1..=RelaySettings::MAX_BATCH_SIZE).contains(&batch_size),
+        "variable relay_batch_size must be 1 to {}, not {batch_size}",
+        RelaySettings::MAX_BATCH_SIZE
+    );
     Ok(RelaySettings {
-        batch_size: number("relay_batch_size")?,
+        batch_size,
         lease_ms: number("relay_lease_ms")?,
         time_budget_ms: RelaySettings::DEFAULT_TIME_BUDGET_MS,
         deliveries_per_run: RelaySettings::DEFAULT_DELIVERIES_PER_RUN,

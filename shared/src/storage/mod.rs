@@ -12,6 +12,6 @@ mod sql;
 pub mod tx;
 
 pub use sql::{
-    placeholders, postgres_placeholders, row_placeholders, Backend, DbError, Row, Rows,
-    SqlExecutor, SqlValue,
+    placeholders, postgres_placeholders, row_placeholders, rows_per_statement, Backend, DbError,
+    Row, Rows, SqlExecutor, SqlValue,
 };

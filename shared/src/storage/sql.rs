@@ -152,6 +152,15 @@ pub fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Most parameters one statement binds here: under SQLite's limit (32,766 since 3.32)
+/// and Postgres's (65,535).
+pub const MAX_PARAMS_PER_STATEMENT: usize = 30_000;
+
+/// How many rows of `width` parameters one multi-row statement may carry.
+pub fn rows_per_statement(width: usize) -> usize {
+    (MAX_PARAMS_PER_STATEMENT / width.max(1)).max(1)
+}
+
 /// The placeholders of a multi-row `VALUES` list: `rows` rows of `width` parameters,
 /// numbered from `?1`, one `Vec` per row.
 pub fn row_placeholders(rows: usize, width: usize) -> impl Iterator<Item = Vec<String>> {
