@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS pledges (
 );
 CREATE INDEX IF NOT EXISTS pledges_by_campaign ON pledges (campaign_id, seq);
 CREATE INDEX IF NOT EXISTS pledges_by_donor ON pledges (donor_email, seq);
+-- Unpaid pledges by age, for cancelling the abandoned ones without a scan.
+CREATE INDEX IF NOT EXISTS pledges_unpaid ON pledges (updated_at_ms) WHERE status IN ('PENDING', 'PAYMENT_FAILED');
 
 CREATE TABLE IF NOT EXISTS pledge_events (
     seq               INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,6 +36,8 @@ CREATE TABLE IF NOT EXISTS pledge_events (
     recorded_at_ms    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pledge_events_by_pledge ON pledge_events (pledge_id, seq);
+-- Events that contradicted their pledge, which reconciliation lists for an operator.
+CREATE INDEX IF NOT EXISTS pledge_events_invalid ON pledge_events (seq) WHERE outcome = 'invalid';
 
 CREATE TABLE IF NOT EXISTS processed_provider_events (
     event_id        TEXT    PRIMARY KEY,

@@ -1,12 +1,18 @@
-//! Admin read-outs: `GET /api/v1/admin/relay` (the relay's health figures) and
-//! `GET /api/v1/admin/reconciliation` (totals vs pledges vs the provider; `?provider=skip`
-//! compares with the pledges only).
+//! Admin read-outs and payment actions: `GET /api/v1/admin/relay` (the relay's health
+//! figures), `GET /api/v1/admin/reconciliation` (totals vs pledges vs the provider;
+//! `?provider=skip` compares with the pledges only), and
+//! `POST /api/v1/admin/pledges/{id}/capture` and `.../cancel` (a manually captured
+//! payment taken, an unpaid one cancelled at the provider).
 
 use super::auth::require_admin;
-use super::{ApiRequest, ApiResponse, Problem};
-use crate::payments::provider::PaymentProvider;
+use super::json::{parse_body, positive_amount};
+use super::problem::FieldError;
+use super::{ApiRequest, ApiResponse, ApiResult, Problem};
+use crate::payments::actions::{self, ActionError};
+use crate::payments::provider::{CancelReason, PaymentProvider, ProviderError};
 use crate::relay::{health, reconcile};
 use crate::storage::SqlExecutor;
+use serde::Deserialize;
 
 pub struct Context<'a> {
     pub db: &'a dyn SqlExecutor,
@@ -24,6 +30,15 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
         .path
         .trim_end_matches('/')
         .strip_prefix("/api/v1/admin/");
+    if let Some(["pledges", id, action @ ("capture" | "cancel")]) =
+        page.map(|p| p.split('/').collect::<Vec<_>>()).as_deref()
+    {
+        if req.method != "POST" {
+            return Err(Problem::method_not_allowed("POST"));
+        }
+        require_admin(req, ctx.admin_token)?;
+        return payment_action(req, id, action, ctx);
+    }
     if !matches!(page, Some("relay" | "reconciliation")) {
         return Err(Problem::not_found(
             "not_found",
@@ -62,6 +77,73 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
             Ok(ApiResponse::json(200, &report))
         }
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CaptureBody {
+    /// Absent: the whole authorized amount.
+    amount_minor: Option<serde_json::Number>,
+}
+
+fn payment_action(req: &ApiRequest, id: &str, action: &str, ctx: &Context<'_>) -> ApiResult {
+    no_query(req)?;
+    let clock = || ctx.now_ms;
+    let done = if action == "capture" {
+        let body: CaptureBody = if req.body.is_empty() {
+            CaptureBody::default()
+        } else {
+            parse_body(req)?
+        };
+        let amount = body
+            .amount_minor
+            .as_ref()
+            .map(positive_amount)
+            .transpose()
+            .map_err(|message| {
+                Problem::validation(vec![FieldError {
+                    field: "amount_minor".into(),
+                    message,
+                }])
+            })?;
+        actions::capture(
+            ctx.db,
+            ctx.provider,
+            id,
+            amount.map(|a| a.minor_units()),
+            &clock,
+        )
+    } else {
+        if !req.body.is_empty() && req.body.as_slice() != b"{}" {
+            return Err(Problem::new(
+                400,
+                "invalid_body",
+                "cancelling takes no body",
+            ));
+        }
+        actions::cancel(
+            ctx.db,
+            ctx.provider,
+            id,
+            CancelReason::RequestedByCustomer,
+            &clock,
+        )
+    };
+    let pledge = done.map_err(|e| match e {
+        ActionError::NotFound(_) => Problem::not_found("pledge_not_found", e.to_string()),
+        ActionError::NotAllowed { .. } => Problem::new(409, "pledge_state_conflict", e.to_string()),
+        ActionError::Provider(ProviderError::Unavailable(_)) => {
+            Problem::new(502, "payment_provider_unavailable", format!("{e}; retry"))
+        }
+        ActionError::Provider(ProviderError::Rejected { .. }) => {
+            Problem::new(502, "payment_provider_rejected", e.to_string())
+        }
+        ActionError::Db(e) => Problem::storage(e),
+    })?;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "pledge": pledge }),
+    ))
 }
 
 fn no_query(req: &ApiRequest) -> Result<(), Problem> {

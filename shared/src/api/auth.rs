@@ -66,8 +66,9 @@ pub enum Reader {
 }
 
 /// Identifies the reader of a donor route from `Authorization: Bearer <token>` or, for
-/// links in receipts, a `token` query parameter: the admin token, or a donor token
-/// signed with `token_secret` and not expired. Anything else answers 401.
+/// links in receipts, a `token` query parameter: the admin token (in the header only:
+/// URLs end up in logs and browser histories, so the admin token in a query is refused),
+/// or a donor token signed with `token_secret` and not expired. Anything else answers 401.
 pub fn identify_reader(
     req: &ApiRequest,
     query_token: Option<&str>,
@@ -76,6 +77,14 @@ pub fn identify_reader(
     now_secs: i64,
 ) -> Result<Reader, Problem> {
     const REALM: &str = "careforall-donor";
+    if query_token.is_some_and(|t| is_token(t, admin_token)) {
+        return Err(Problem::new(
+            400,
+            "admin_token_in_query",
+            "the admin token is accepted only in the Authorization header, never in a URL; \
+             it may now be in a log, so rotate it",
+        ));
+    }
     let token = bearer(req, REALM)?.or(query_token).ok_or_else(|| {
         challenge(
             REALM,
@@ -112,6 +121,19 @@ mod tests {
                 .unwrap_or_default(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_admin_token_is_refused_in_a_query() {
+        let refused = identify_reader(&req(None), Some("s3cret"), "s3cret", b"k", 0).unwrap_err();
+        assert_eq!(
+            (refused.status, refused.code),
+            (400, "admin_token_in_query")
+        );
+        assert_eq!(
+            identify_reader(&req(Some("Bearer s3cret")), None, "s3cret", b"k", 0),
+            Ok(Reader::Admin)
+        );
     }
 
     #[test]

@@ -11,9 +11,10 @@ pub struct BodyLimit {
 }
 
 impl BodyLimit {
-    /// The API's own JSON bodies: a pledge, a refund, a campaign are well under 1 KiB.
+    /// The API's own JSON bodies (a pledge, a refund, a campaign are well under 1 KiB),
+    /// the same limit the handlers check once the body is read.
     pub const API: BodyLimit = BodyLimit {
-        max_bytes: 64 * 1024,
+        max_bytes: super::json::MAX_JSON_BODY_BYTES,
     };
     /// Provider events: Stripe's are a few KiB, with room for large metadata.
     pub const WEBHOOK: BodyLimit = BodyLimit {
@@ -41,7 +42,7 @@ impl BodyLimit {
     fn exceeded(self) -> Problem {
         Problem::new(
             413,
-            "body_too_large",
+            "payload_too_large",
             format!(
                 "the request body is larger than the {} bytes this route accepts",
                 self.max_bytes
@@ -66,7 +67,7 @@ mod tests {
             .into_response();
         assert_eq!(refused.status, 413);
         let body: serde_json::Value = serde_json::from_slice(&refused.body).unwrap();
-        assert_eq!(body["code"], "body_too_large");
+        assert_eq!(body["code"], "payload_too_large");
         assert!(limit.check_read(10).is_ok());
         assert_eq!(
             limit.check_read(11).unwrap_err().into_response().status,

@@ -10,6 +10,7 @@ use crate::domain::donor::{Donor, DonorName, Email};
 use crate::domain::donor_token::{self, TokenSubject, GUEST_TOKEN_TTL_SECS};
 use crate::domain::idempotency::{request_hash, KeyDecision, RecoveryPoint};
 use crate::domain::money::{Currency, PositiveAmount};
+use crate::domain::pledge::PledgeStatus;
 use crate::payments::provider::{CaptureMode, CreatePayment, PaymentProvider, ProviderError};
 use crate::storage::pledges::{self, NewPledge, Pledge};
 use crate::storage::{campaigns, idempotency, tx::transaction, DbError, SqlExecutor};
@@ -213,6 +214,16 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
         Claimed::Settled(answer) => return answer,
         Claimed::Pledge(stored) => stored,
     };
+    if stored.status == PledgeStatus::Canceled {
+        // Resumed after the pledge was cancelled (abandoned, or by an admin): its payment
+        // must not be started again.
+        idempotency::release(ctx.db, scope, key)?;
+        return Err(Problem::new(
+            409,
+            "pledge_canceled",
+            format!("pledge `{}` was cancelled before its payment was made; pledge again with a new Idempotency-Key", stored.id),
+        ));
+    }
     let payment = match ctx.provider.create_payment(&CreatePayment {
         pledge_id: &stored.id,
         amount_minor: stored.amount_minor,

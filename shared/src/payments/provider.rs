@@ -57,6 +57,32 @@ pub struct CapturePayment<'a> {
     pub amount_minor: Option<u64>,
 }
 
+/// Why the app cancels a payment (Stripe's `cancellation_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The donor left the payment unfinished longer than the configured time.
+    Abandoned,
+    /// An admin cancelled it.
+    RequestedByCustomer,
+}
+
+impl CancelReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Abandoned => "abandoned",
+            Self::RequestedByCustomer => "requested_by_customer",
+        }
+    }
+}
+
+/// Cancels a payment that has not been paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelPayment<'a> {
+    pub pledge_id: &'a str,
+    pub payment_id: &'a str,
+    pub reason: CancelReason,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateRefund<'a> {
     /// The app's own id for this refund: the provider-side idempotency key derives from it.
@@ -96,6 +122,10 @@ pub trait PaymentProvider {
 
     /// Captures an authorized payment; returns the amount captured. Idempotent per pledge.
     fn capture(&self, request: &CapturePayment<'_>) -> Result<u64, ProviderError>;
+
+    /// Cancels an unpaid payment (the provider refuses once it succeeded). Idempotent
+    /// per pledge.
+    fn cancel(&self, request: &CancelPayment<'_>) -> Result<(), ProviderError>;
 
     /// Refunds part or all of a captured payment. Idempotent per `refund_id`.
     fn refund(&self, request: &CreateRefund<'_>) -> Result<ProviderRefund, ProviderError>;

@@ -2,8 +2,8 @@
 //! a component (Spin's outbound HTTP) and natively in tests alike.
 
 use super::provider::{
-    CaptureMode, CapturePayment, ChargePage, ChargeRecord, CreatePayment, CreateRefund, Payment,
-    PaymentProvider, ProviderError, ProviderRefund,
+    CancelPayment, CaptureMode, CapturePayment, ChargePage, ChargeRecord, CreatePayment,
+    CreateRefund, Payment, PaymentProvider, ProviderError, ProviderRefund,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,11 @@ pub fn payment_idempotency_key(pledge_id: &str) -> String {
 /// The provider-side idempotency key for capturing a pledge's payment.
 pub fn capture_idempotency_key(pledge_id: &str) -> String {
     format!("pledge-{pledge_id}-capture")
+}
+
+/// The provider-side idempotency key for cancelling a pledge's payment.
+pub fn cancel_idempotency_key(pledge_id: &str) -> String {
+    format!("pledge-{pledge_id}-cancel")
 }
 
 /// The provider-side idempotency key for one refund the app decided on.
@@ -177,6 +182,20 @@ impl PaymentProvider for Stripe<'_> {
         json["amount_received"].as_u64().ok_or_else(|| {
             ProviderError::Unavailable(format!("capture answer without amount_received: {json}"))
         })
+    }
+
+    fn cancel(&self, request: &CancelPayment<'_>) -> Result<(), ProviderError> {
+        let json = self.post(
+            &format!("/v1/payment_intents/{}/cancel", request.payment_id),
+            &cancel_idempotency_key(request.pledge_id),
+            &[("cancellation_reason", request.reason.as_str().to_string())],
+        )?;
+        match json["status"].as_str() {
+            Some("canceled") => Ok(()),
+            _ => Err(ProviderError::Unavailable(format!(
+                "cancel answer with a status other than canceled: {json}"
+            ))),
+        }
     }
 
     fn refund(&self, request: &CreateRefund<'_>) -> Result<ProviderRefund, ProviderError> {

@@ -3,6 +3,7 @@
 //! transaction, then sends due notifications and feed deliveries. Safe to run from any
 //! number of instances at once and to kill at any point (see `claim` and `apply`).
 
+pub mod abandoned;
 pub mod apply;
 pub mod claim;
 pub mod dead_letter;
@@ -64,6 +65,8 @@ pub struct RunReport {
     pub dead_lettered: u64,
     pub notifications: Delivered,
     pub feed: Delivered,
+    /// Unpaid pledges cancelled this run because their donor abandoned them.
+    pub abandoned_canceled: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,13 +84,15 @@ impl RunReport {
     }
 }
 
-/// The relay's surroundings: database, outbound HTTP, clock and id source.
+/// The relay's surroundings: database, outbound HTTP, clock and id source, and for the
+/// scheduled runs the sweep of abandoned payments.
 pub struct Relay<'a> {
     pub db: &'a dyn SqlExecutor,
     pub http: &'a dyn HttpSend,
     pub settings: &'a RelaySettings,
     pub clock: &'a dyn Fn() -> i64,
     pub new_id: &'a dyn Fn() -> String,
+    pub sweep: Option<abandoned::Sweep<'a>>,
 }
 
 impl Relay<'_> {
@@ -96,6 +101,9 @@ impl Relay<'_> {
     pub fn run(&self) -> Result<RunReport, RelayError> {
         let s = self.settings;
         let report = self.timed(|report| {
+            if let Some(sweep) = &self.sweep {
+                report.abandoned_canceled = sweep.run(self.db, self.clock)?;
+            }
             self.publish(report, s.time_budget_ms)?;
             report.notifications = self.deliver(Queue::Notifications, None)?;
             if !s.feed.subscribers.is_empty() {

@@ -1,7 +1,9 @@
 //! Reconciliation: recomputes every campaign's totals from the pledges themselves and
 //! compares them with the read model, and compares each pledge's captured and refunded
-//! amounts with the payment provider's record. Every difference is reported; none is
-//! corrected here (a drift is a bug to find, not a number to overwrite).
+//! amounts with the payment provider's record, and lists every provider event that
+//! contradicted its pledge (e.g. a success reported for a cancelled pledge: money the
+//! books do not hold). Every difference is reported; none is corrected here (a drift is
+//! a bug or an incident to resolve, not a number to overwrite).
 
 use super::health;
 use super::totals::{decode_counts, read_all};
@@ -35,6 +37,35 @@ pub enum Drift {
         pledge_id: Option<String>,
         captured_minor: u64,
     },
+    /// The provider reported a change the pledge cannot take (recorded `invalid`, not
+    /// applied), such as a payment succeeding after the pledge was cancelled.
+    ContradictoryEvent {
+        pledge_id: String,
+        provider_event_id: Option<String>,
+        event_kind: String,
+        detail: Option<String>,
+    },
+}
+
+/// Provider events recorded `invalid` against their pledge, oldest first (a partial
+/// index holds only those rows).
+fn contradictory_events(db: &dyn SqlExecutor, drift: &mut Vec<Drift>) -> Result<(), DbError> {
+    for r in db
+        .execute(
+            "SELECT pledge_id, provider_event_id, kind, detail FROM pledge_events \
+             WHERE outcome = 'invalid' ORDER BY seq",
+            &[],
+        )?
+        .iter()
+    {
+        drift.push(Drift::ContradictoryEvent {
+            pledge_id: r.text("pledge_id")?,
+            provider_event_id: r.opt_text("provider_event_id")?,
+            event_kind: r.text("kind")?,
+            detail: r.opt_text("detail")?,
+        });
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -214,6 +245,7 @@ pub fn reconcile(
             &mut drift,
         );
     }
+    contradictory_events(db, &mut drift)?;
     let provider_charges_checked = provider
         .map(|p| compare_provider(db, p, &mut drift))
         .transpose()?;

@@ -1,7 +1,8 @@
 //! The relay inside Spin: its settings from variables (each parse error naming its
 //! variable), a run over the configured database, and the after-response batch.
 
-use super::{new_id, now_ms, open_database, variables, Access, SpinHttp};
+use super::{new_id, now_ms, open_database, variables, Access, ProviderSettings, SpinHttp};
+use crate::relay::abandoned::Sweep;
 use crate::relay::feed::FeedSettings;
 use crate::relay::notify::NotifySettings;
 use crate::relay::{Relay, RelaySettings};
@@ -58,14 +59,30 @@ pub fn relay_settings_from_variables() -> anyhow::Result<RelaySettings> {
     })
 }
 
-/// Runs `body` with a relay over the configured database and settings.
+/// Runs `body` with the scheduled relay over the configured database and settings: it
+/// also cancels abandoned payments when `abandoned_payment_cancel_after_secs` is not 0.
 pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
     let db = open_database(Access::Write)?;
-    relay_over(db.as_ref(), body)
+    let after_secs: i64 = number("abandoned_payment_cancel_after_secs")?;
+    anyhow::ensure!(
+        after_secs >= 0,
+        "variable abandoned_payment_cancel_after_secs must be 0 (never) or a number of seconds"
+    );
+    let provider = ProviderSettings::from_variables()?;
+    let stripe = provider.stripe();
+    let sweep = (after_secs > 0).then(|| Sweep {
+        provider: &stripe,
+        after_ms: after_secs * 1000,
+    });
+    relay_over(db.as_ref(), sweep, body)
 }
 
 /// Runs `body` with a relay over `db` (a connection the caller already holds).
-fn relay_over<T>(db: &dyn SqlExecutor, body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
+fn relay_over<T>(
+    db: &dyn SqlExecutor,
+    sweep: Option<Sweep<'_>>,
+    body: impl FnOnce(&Relay<'_>) -> T,
+) -> anyhow::Result<T> {
     let settings = relay_settings_from_variables()?;
     let relay = Relay {
         db,
@@ -73,6 +90,7 @@ fn relay_over<T>(db: &dyn SqlExecutor, body: impl FnOnce(&Relay<'_>) -> T) -> an
         settings: &settings,
         clock: &now_ms,
         new_id: &new_id,
+        sweep,
     };
     Ok(body(&relay))
 }
@@ -86,7 +104,7 @@ pub fn relay_after_response(db: &dyn SqlExecutor) {
     let outcome = variables::get("relay_after_response")
         .map_err(anyhow::Error::from)
         .and_then(|raw| match raw.trim() {
-            "true" => relay_over(db, |relay| relay.publish_one_batch().map(drop))?
+            "true" => relay_over(db, None, |relay| relay.publish_one_batch().map(drop))?
                 .context("relaying after the response"),
             "false" => Ok(()),
             other => {
