@@ -8,6 +8,7 @@ use super::{post_only, ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::campaign::CampaignStatus;
 use crate::domain::donor::{Donor, DonorName, Email};
 use crate::domain::donor_token::{self, TokenSubject, GUEST_TOKEN_TTL_SECS};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::idempotency::{request_hash, KeyDecision, RecoveryPoint};
 use crate::domain::money::{Currency, PositiveAmount};
 use crate::domain::pledge::PledgeStatus;
@@ -164,11 +165,26 @@ enum Claimed {
     Pledge(Pledge),
 }
 
-fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
+/// A pledge request read and checked, before anything is stored: its key, the pledge it
+/// asks for, and the request's hash (which a replay of the key must match).
+pub struct PledgeRequest {
+    key: IdempotencyKey,
+    pledge: ValidPledge,
+    hash: String,
+}
+
+/// Reads and checks `POST /api/v1/pledges` without touching any store: every refusal of
+/// bad input (400, 413, 415, 422) is decided here.
+pub fn read_request(req: &ApiRequest) -> Result<PledgeRequest, Problem> {
     let key = require_key(req, "POST /api/v1/pledges")?;
     let (body, raw_json): (CreateBody, _) = parse_body_and_value(req)?;
     let pledge = validate(&body)?;
     let hash = request_hash(&req.method, PATH, &raw_json);
+    Ok(PledgeRequest { key, pledge, hash })
+}
+
+fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
+    let PledgeRequest { key, pledge, hash } = read_request(req)?;
     let scope = guest_scope(&pledge.donor.email);
     let (scope, key) = (scope.as_str(), key.as_str());
 
