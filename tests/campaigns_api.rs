@@ -164,7 +164,7 @@ async fn bad_input_gets_precise_problems_and_writes_nothing() {
         "unsupported_media_type",
     )
     .await;
-    let huge = json!({ "title": "x", "description": "d".repeat(20_000), "goal_minor": 1, "currency": "USD" });
+    let huge = json!({ "title": "x", "description": "d".repeat(70_000), "goal_minor": 1, "currency": "USD" });
     problem(
         post_raw(huge.to_string().into_bytes(), "application/json")
             .await

@@ -211,7 +211,7 @@ async fn bad_input_is_refused_precisely_and_writes_nothing(backend: Backend) {
         ),
         (
             "oversize body",
-            with(&|b| b["donor"]["name"] = json!("x".repeat(40_000))),
+            with(&|b| b["donor"]["name"] = json!("x".repeat(70_000))),
             "application/json",
             413,
             "payload_too_large",

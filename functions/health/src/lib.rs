@@ -3,6 +3,10 @@ use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn health(_req: Request) -> Response {
-    spin_response(careforall::api::health::handle(env!("CARGO_PKG_VERSION")))
+fn health(req: Request) -> Response {
+    let method = req.method().to_string();
+    spin_response(careforall::api::health::handle(
+        &method,
+        env!("CARGO_PKG_VERSION"),
+    ))
 }

@@ -6,7 +6,7 @@ use crate::domain::money::PositiveAmount;
 use serde::de::DeserializeOwned;
 
 /// The largest JSON body any API route accepts.
-pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
+pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
 
 /// Parses the body as `T`, answering 415/413/400/422 problems for each way it can fail.
 pub fn parse_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, Problem> {
