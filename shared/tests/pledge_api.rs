@@ -10,8 +10,11 @@ use careforall::domain::campaign::{
     CampaignDescription, CampaignStatus, CampaignTitle, NewCampaign,
 };
 use careforall::domain::money::{Currency, PositiveAmount};
+use careforall::domain::pledge::PledgeStatus;
+use careforall::payments::actions;
 use careforall::payments::provider::{
-    CaptureMode, CapturePayment, CreatePayment, CreateRefund, PaymentProvider, ProviderError,
+    CancelReason, CaptureMode, CapturePayment, CreatePayment, CreateRefund, PaymentProvider,
+    ProviderError,
 };
 use careforall::payments::signature::sign;
 use careforall::payments::stripe::{HttpRequest, HttpResponse, HttpSend, Stripe};
@@ -264,6 +267,30 @@ both_backends! {
         assert_eq!(replay, created);
         assert_eq!(count(db, "pledges"), 1);
         assert_eq!(ledger_payments_for(created["pledge"]["id"].as_str().unwrap()), 1);
+    }
+
+    fn a_pledge_cancelled_before_its_payment_started_is_never_paid_on_resume(test_db: &TestDb) {
+        let db = test_db.connect();
+        let db = db.as_ref();
+        campaign(db, "camp", CampaignStatus::Active);
+        let key = uuid::Uuid::new_v4().to_string();
+        let dead = "http://127.0.0.1:9"; // nothing listens on the discard port
+        let (status, _) = create(db, dead, &request(Some(&key), &body(4300)));
+        assert_eq!(status, 502);
+        let id = db
+            .execute("SELECT id FROM pledges", &[])
+            .unwrap()
+            .first()
+            .unwrap()
+            .text("id")
+            .unwrap();
+        // Abandoned: cancelled here only, since no payment exists at the provider.
+        let stripe = Stripe { http: &Ureq, base_url: dead, api_key: "sk_test_simulator" };
+        let canceled = actions::cancel(db, &stripe, &id, CancelReason::Abandoned, &|| 2_000).unwrap();
+        assert_eq!(canceled.status, PledgeStatus::Canceled);
+        let (status, p) = create(db, simulator(), &request(Some(&key), &body(4300)));
+        assert_eq!((status, p["code"].as_str()), (409, Some("pledge_canceled")), "{p}");
+        assert_eq!(ledger_payments_for(&id), 0, "no payment was started for the cancelled pledge");
     }
 
     fn fifty_concurrent_requests_with_one_key_make_one_pledge_and_one_payment(test_db: &TestDb) {
