@@ -43,6 +43,8 @@ fn record(
         &ProviderEvent {
             event_id: &format!("{kind}:{}", pledge.id),
             kind,
+            // The pledge is found by its id; a pledge whose payment never started has no
+            // payment id, and none other has the empty one.
             payment_id: pledge.provider_payment_id.as_deref().unwrap_or(""),
             pledge_id: Some(&pledge.id),
             event,

@@ -72,7 +72,7 @@ pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
     let stripe = provider.stripe();
     let sweep = (after_secs > 0).then(|| Sweep {
         provider: &stripe,
-        after_ms: after_secs * 1000,
+        after_ms: after_secs.saturating_mul(1000),
     });
     relay_over(db.as_ref(), sweep, body)
 }

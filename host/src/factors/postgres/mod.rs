@@ -78,41 +78,9 @@ impl PgConnection {
     ) -> Result<RowSet, Error> {
         let bound = params(parameters)?;
         let sent = self.session.sending(statement);
-        let result = Self::rows(self.client(), statement, &bound).await;
+        let result = rows(self.client(), statement, &bound).await;
         self.session.answered(sent, result.is_ok());
         result
-    }
-
-    async fn rows(
-        client: &deadpool_postgres::Object,
-        statement: &str,
-        bound: &[Box<dyn ToSql + Send + Sync>],
-    ) -> Result<RowSet, Error> {
-        let prepared = client
-            .prepare_cached(statement)
-            .await
-            .map_err(query_failed)?;
-        let rows = client
-            .query(&prepared, &refs(bound))
-            .await
-            .map_err(query_failed)?;
-        let columns = prepared
-            .columns()
-            .iter()
-            .map(|c| Column {
-                name: c.name().into(),
-                data_type: data_type(c.type_()),
-            })
-            .collect();
-        let rows = rows
-            .iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| value(row, i, row.columns()[i].type_()))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(RowSet { columns, rows })
     }
 
     async fn execute(
@@ -122,21 +90,59 @@ impl PgConnection {
     ) -> Result<u64, Error> {
         let bound = params(parameters)?;
         let sent = self.session.sending(statement);
-        let client = self.client();
-        let result = async {
-            let prepared = client
-                .prepare_cached(statement)
-                .await
-                .map_err(query_failed)?;
-            client
-                .execute(&prepared, &refs(&bound))
-                .await
-                .map_err(query_failed)
-        }
-        .await;
+        let result = affected(self.client(), statement, &bound).await;
         self.session.answered(sent, result.is_ok());
         result
     }
+}
+
+type Bound = [Box<dyn ToSql + Send + Sync>];
+
+async fn rows(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    bound: &Bound,
+) -> Result<RowSet, Error> {
+    let prepared = client
+        .prepare_cached(statement)
+        .await
+        .map_err(query_failed)?;
+    let rows = client
+        .query(&prepared, &refs(bound))
+        .await
+        .map_err(query_failed)?;
+    let columns = prepared
+        .columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().into(),
+            data_type: data_type(c.type_()),
+        })
+        .collect();
+    let rows = rows
+        .iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| value(row, i, row.columns()[i].type_()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RowSet { columns, rows })
+}
+
+async fn affected(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    bound: &Bound,
+) -> Result<u64, Error> {
+    let prepared = client
+        .prepare_cached(statement)
+        .await
+        .map_err(query_failed)?;
+    client
+        .execute(&prepared, &refs(bound))
+        .await
+        .map_err(query_failed)
 }
 
 impl Drop for PgConnection {

@@ -22,6 +22,15 @@ enum Effect {
 }
 
 fn effect(sql: &str) -> Effect {
+    // Most statements are queries and writes: decided by their first word, and only
+    // transaction control is read further.
+    let first = leading_words(sql, 1);
+    if !matches!(
+        first.first().map(String::as_str),
+        Some("BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "PREPARE")
+    ) {
+        return Effect::Neither;
+    }
     let words = leading_words(sql, 4);
     let word = |i: usize| words.get(i).map(String::as_str);
     let chained = words.iter().skip(1).any(|w| w == "CHAIN");
