@@ -2,7 +2,7 @@
 //! a reason, never a panic.
 #![no_main]
 
-use careforall::payments::stripe::parse_webhook;
+use careforall::payments::stripe_events::parse_webhook;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

@@ -12,14 +12,16 @@ CREATE TABLE IF NOT EXISTS pledges (
     status              TEXT    NOT NULL CHECK (status IN ('PENDING', 'AUTHORIZED', 'CAPTURED',
                                 'PARTIALLY_REFUNDED', 'REFUNDED', 'PAYMENT_FAILED', 'CANCELED')),
     captured_minor      BIGINT  NOT NULL DEFAULT 0 CHECK (captured_minor BETWEEN 0 AND amount_minor),
-    refunded_minor      BIGINT  NOT NULL DEFAULT 0 CHECK (refunded_minor BETWEEN 0 AND captured_minor),
+    refunded_minor      BIGINT  NOT NULL DEFAULT 0 CHECK (refunded_minor >= 0),
+    disputed_minor      BIGINT  NOT NULL DEFAULT 0 CHECK (disputed_minor >= 0),
     donor_email         TEXT    NOT NULL,
     donor_name          TEXT,
     anonymous           BIGINT  NOT NULL DEFAULT 0 CHECK (anonymous IN (0, 1)),
     provider_payment_id TEXT    UNIQUE,
     version             BIGINT  NOT NULL DEFAULT 1,
     created_at_ms       BIGINT  NOT NULL,
-    updated_at_ms       BIGINT  NOT NULL
+    updated_at_ms       BIGINT  NOT NULL,
+    CHECK (refunded_minor + disputed_minor <= captured_minor)
 );
 CREATE INDEX IF NOT EXISTS pledges_by_campaign ON pledges (campaign_id, seq);
 CREATE INDEX IF NOT EXISTS pledges_by_donor ON pledges (donor_email, seq);
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS pledge_events (
     pledge_id         TEXT    NOT NULL REFERENCES pledges (id),
     provider_event_id TEXT,
     kind              TEXT    NOT NULL,
-    outcome           TEXT    NOT NULL CHECK (outcome IN ('applied', 'implied', 'stale', 'duplicate', 'invalid')),
+    outcome           TEXT    NOT NULL CHECK (outcome IN ('applied', 'implied', 'recorded', 'stale', 'duplicate', 'invalid')),
     from_status       TEXT,
     to_status         TEXT,
     detail            TEXT,

@@ -1,17 +1,20 @@
 -- Generated from ../sqlite/0003_refunds.sql by type substitution (INTEGER -> BIGINT,
 -- AUTOINCREMENT key -> BIGSERIAL); keep the two in step.
--- Refunds an admin asked for. A refund row is written (status 'requested') before the
+-- Refunds of a pledge. One an admin asks for is written (status 'requested') before the
 -- provider is called, so its amount is reserved against the captured amount and a retry
--- after a crash finds it and calls the provider again with the same idempotency key.
+-- after a crash finds it and calls the provider again with the same idempotency key; one
+-- made at the provider directly arrives by webhook and has no request scope or key. The
+-- status only moves forward (requested, pending, succeeded, failed: a refund can fail
+-- after it succeeded); only 'succeeded' counts as refunded.
 CREATE TABLE IF NOT EXISTS refunds (
     seq                BIGSERIAL PRIMARY KEY,
     id                 TEXT    NOT NULL UNIQUE,
     pledge_id          TEXT    NOT NULL REFERENCES pledges (id),
     amount_minor       BIGINT  NOT NULL CHECK (amount_minor > 0),
-    status             TEXT    NOT NULL CHECK (status IN ('requested', 'succeeded', 'failed')),
+    status             TEXT    NOT NULL CHECK (status IN ('requested', 'pending', 'succeeded', 'failed')),
     reason             TEXT,
-    request_scope      TEXT    NOT NULL,
-    request_key        TEXT    NOT NULL,
+    request_scope      TEXT,
+    request_key        TEXT,
     provider_refund_id TEXT    UNIQUE,
     failure            TEXT,
     created_at_ms      BIGINT  NOT NULL,

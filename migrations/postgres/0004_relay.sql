@@ -13,7 +13,9 @@ CREATE TABLE IF NOT EXISTS pledge_projection (
     status         TEXT    NOT NULL,
     amount_minor   BIGINT  NOT NULL CHECK (amount_minor >= 0),
     captured_minor BIGINT  NOT NULL CHECK (captured_minor BETWEEN 0 AND amount_minor),
-    refunded_minor BIGINT  NOT NULL CHECK (refunded_minor BETWEEN 0 AND captured_minor)
+    refunded_minor BIGINT  NOT NULL CHECK (refunded_minor >= 0),
+    disputed_minor BIGINT  NOT NULL DEFAULT 0 CHECK (disputed_minor >= 0),
+    CHECK (refunded_minor + disputed_minor <= captured_minor)
 );
 
 -- The campaign totals read model: one row per campaign, read in O(1).
@@ -22,12 +24,14 @@ CREATE TABLE IF NOT EXISTS campaign_totals (
     currency       TEXT    NOT NULL CHECK (length(currency) = 3),
     pledged_minor  BIGINT  NOT NULL CHECK (pledged_minor >= 0),
     captured_minor BIGINT  NOT NULL CHECK (captured_minor >= 0),
-    refunded_minor BIGINT  NOT NULL CHECK (refunded_minor BETWEEN 0 AND captured_minor),
+    refunded_minor BIGINT  NOT NULL CHECK (refunded_minor >= 0),
+    disputed_minor BIGINT  NOT NULL DEFAULT 0 CHECK (disputed_minor >= 0),
     pledge_count   BIGINT  NOT NULL CHECK (pledge_count >= 0),
     captured_count BIGINT  NOT NULL CHECK (captured_count >= 0),
     donor_count    BIGINT  NOT NULL CHECK (donor_count >= 0),
     last_event_id  BIGINT  NOT NULL,
-    updated_at_ms  BIGINT  NOT NULL
+    updated_at_ms  BIGINT  NOT NULL,
+    CHECK (refunded_minor + disputed_minor <= captured_minor)
 );
 
 -- Donors with at least one captured pledge, per campaign (for donor_count).

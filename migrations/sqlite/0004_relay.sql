@@ -11,7 +11,9 @@ CREATE TABLE IF NOT EXISTS pledge_projection (
     status         TEXT    NOT NULL,
     amount_minor   INTEGER NOT NULL CHECK (amount_minor >= 0),
     captured_minor INTEGER NOT NULL CHECK (captured_minor BETWEEN 0 AND amount_minor),
-    refunded_minor INTEGER NOT NULL CHECK (refunded_minor BETWEEN 0 AND captured_minor)
+    refunded_minor INTEGER NOT NULL CHECK (refunded_minor >= 0),
+    disputed_minor INTEGER NOT NULL DEFAULT 0 CHECK (disputed_minor >= 0),
+    CHECK (refunded_minor + disputed_minor <= captured_minor)
 );
 
 -- The campaign totals read model: one row per campaign, read in O(1).
@@ -20,12 +22,14 @@ CREATE TABLE IF NOT EXISTS campaign_totals (
     currency       TEXT    NOT NULL CHECK (length(currency) = 3),
     pledged_minor  INTEGER NOT NULL CHECK (pledged_minor >= 0),
     captured_minor INTEGER NOT NULL CHECK (captured_minor >= 0),
-    refunded_minor INTEGER NOT NULL CHECK (refunded_minor BETWEEN 0 AND captured_minor),
+    refunded_minor INTEGER NOT NULL CHECK (refunded_minor >= 0),
+    disputed_minor INTEGER NOT NULL DEFAULT 0 CHECK (disputed_minor >= 0),
     pledge_count   INTEGER NOT NULL CHECK (pledge_count >= 0),
     captured_count INTEGER NOT NULL CHECK (captured_count >= 0),
     donor_count    INTEGER NOT NULL CHECK (donor_count >= 0),
     last_event_id  INTEGER NOT NULL,
-    updated_at_ms  INTEGER NOT NULL
+    updated_at_ms  INTEGER NOT NULL,
+    CHECK (refunded_minor + disputed_minor <= captured_minor)
 );
 
 -- Donors with at least one captured pledge, per campaign (for donor_count).

@@ -6,7 +6,10 @@ mod support;
 use careforall::domain::idempotency::{KeyDecision, RecoveryPoint, LOCK_TIMEOUT_MS};
 use careforall::domain::money::{Currency, PositiveAmount};
 use careforall::domain::pledge::{PaymentEvent, PledgeStatus};
-use careforall::storage::pledges::{self, NewPledge, ProviderEvent};
+use careforall::domain::refund::RefundStatus;
+use careforall::payments::report::{RefundReport, Report};
+use careforall::storage::pledges::{self, NewPledge};
+use careforall::storage::provider_events::{apply_provider_event, ProviderEvent};
 use careforall::storage::{idempotency, tx::transaction, DbError, SqlExecutor};
 use support::fixtures::{self, count, shuffle};
 use support::TestDb;
@@ -71,16 +74,17 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(t
         let id = format!("p{i}");
         let amount = 1000 + i;
         pledge(db, &id, amount);
-        let history: Vec<(&str, PaymentEvent)> = match i % 4 {
-            0 => vec![("payment_intent.amount_capturable_updated", PaymentEvent::Authorized), ("payment_intent.succeeded", PaymentEvent::Captured { captured_minor: amount })],
+        let pay = |e| Report::Payment(e);
+        let history: Vec<(&str, Report)> = match i % 4 {
+            0 => vec![("payment_intent.amount_capturable_updated", pay(PaymentEvent::Authorized)), ("payment_intent.succeeded", pay(PaymentEvent::Captured { captured_minor: amount }))],
             // Declined, then paid with another card on the same payment.
-            1 => vec![("payment_intent.payment_failed", PaymentEvent::Failed), ("payment_intent.succeeded", PaymentEvent::Captured { captured_minor: amount })],
+            1 => vec![("payment_intent.payment_failed", pay(PaymentEvent::Failed)), ("payment_intent.succeeded", pay(PaymentEvent::Captured { captured_minor: amount }))],
             2 => vec![
-                ("payment_intent.amount_capturable_updated", PaymentEvent::Authorized),
-                ("payment_intent.succeeded", PaymentEvent::Captured { captured_minor: amount }),
-                ("charge.refunded", PaymentEvent::Refunded { captured_minor: amount, refunded_minor: 100 }),
+                ("payment_intent.amount_capturable_updated", pay(PaymentEvent::Authorized)),
+                ("payment_intent.succeeded", pay(PaymentEvent::Captured { captured_minor: amount })),
+                ("charge.refund.updated", Report::Refund(RefundReport { provider_refund_id: format!("re_{id}"), refund_id: None, amount_minor: 100, status: RefundStatus::Succeeded, failure: None })),
             ],
-            _ => vec![("payment_intent.amount_capturable_updated", PaymentEvent::Authorized), ("payment_intent.canceled", PaymentEvent::Canceled)],
+            _ => vec![("payment_intent.amount_capturable_updated", pay(PaymentEvent::Authorized)), ("payment_intent.canceled", pay(PaymentEvent::Canceled))],
         };
         let last = match i % 4 {
             0 => PledgeStatus::Captured,
@@ -91,16 +95,16 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(t
         expected.push((id.clone(), last, history.len()));
         for (n, (kind, event)) in history.into_iter().enumerate() {
             for _ in 0..5 {
-                deliveries.push((format!("evt_{i}_{n}"), kind, id.clone(), event));
+                deliveries.push((format!("evt_{i}_{n}"), kind, id.clone(), event.clone()));
             }
         }
     }
     shuffle(&mut deliveries, 0x5eed);
     let mut first_answers = std::collections::HashMap::new();
     for (event_id, kind, pledge_id, event) in &deliveries {
-        let processed = pledges::apply_provider_event(
+        let processed = apply_provider_event(
             db,
-            &ProviderEvent { event_id, kind, payment_id: &format!("pi_{pledge_id}"), pledge_id: None, event: *event },
+            &ProviderEvent { event_id, kind, payment_id: &format!("pi_{pledge_id}"), pledge_id: None, reports: std::slice::from_ref(event) },
             &|| 20,
         )
         .unwrap();
@@ -113,7 +117,7 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(t
         let history = pledges::history(db, id).unwrap();
         let by = |outcome: &str| history.iter().filter(|h| h.outcome == outcome).count();
         assert_eq!(by("duplicate"), events * 4, "{id}: each redelivery recorded as a duplicate");
-        assert_eq!(by("applied") + by("stale") + by("invalid"), events + 1, "{id}: each event decided once (+ created)");
+        assert_eq!(by("applied") + by("recorded") + by("stale") + by("invalid"), events + 1, "{id}: each event decided once (+ created)");
     }
     // Exactly one outbox event per state change: creations plus applied transitions.
     let changes = count(db, "SELECT COUNT(*) AS n FROM pledge_events WHERE outcome = 'applied'");
@@ -126,10 +130,11 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(t
 fn an_event_for_an_unknown_payment_is_recorded_and_answered_the_same_way_again(test_db: &TestDb) {
     let db = test_db.connect();
     let db = db.as_ref();
-    let input = ProviderEvent { event_id: "evt_x", kind: "payment_intent.succeeded", payment_id: "pi_nobody", pledge_id: None, event: PaymentEvent::Captured { captured_minor: 5 } };
-    let first = pledges::apply_provider_event(db, &input, &|| 1).unwrap();
+    let reports = [Report::Payment(PaymentEvent::Captured { captured_minor: 5 })];
+    let input = ProviderEvent { event_id: "evt_x", kind: "payment_intent.succeeded", payment_id: "pi_nobody", pledge_id: None, reports: &reports };
+    let first = apply_provider_event(db, &input, &|| 1).unwrap();
     assert_eq!(first.outcome, "unknown_payment");
-    let again = pledges::apply_provider_event(db, &input, &|| 2).unwrap();
+    let again = apply_provider_event(db, &input, &|| 2).unwrap();
     assert!(again.replayed);
     assert_eq!(again.response_body, first.response_body);
 }
@@ -162,8 +167,9 @@ both_backends! {
                 .map(|_| {
                     s.spawn(|| {
                         let db = test_db.connect();
-                        let input = ProviderEvent { event_id: "evt_same", kind: "payment_intent.succeeded", payment_id: "pi_p1", pledge_id: None, event: PaymentEvent::Captured { captured_minor: 700 } };
-                        let p = pledges::apply_provider_event(db.as_ref(), &input, &|| 30).unwrap();
+                        let reports = [Report::Payment(PaymentEvent::Captured { captured_minor: 700 })];
+                        let input = ProviderEvent { event_id: "evt_same", kind: "payment_intent.succeeded", payment_id: "pi_p1", pledge_id: None, reports: &reports };
+                        let p = apply_provider_event(db.as_ref(), &input, &|| 30).unwrap();
                         (p.response_body, p.replayed)
                     })
                 })

@@ -5,12 +5,14 @@
 mod support;
 
 use careforall::domain::pledge::PaymentEvent;
+use careforall::domain::refund::RefundStatus;
+use careforall::payments::report::{RefundReport, Report};
 use careforall::payments::stripe::{HttpRequest, HttpResponse, HttpSend};
 use careforall::relay::claim::claim_batch;
 use careforall::relay::feed::FeedSettings;
 use careforall::relay::notify::NotifySettings;
 use careforall::relay::{apply, health, reconcile, totals, Relay, RelaySettings};
-use careforall::storage::pledges::{self, ProviderEvent};
+use careforall::storage::provider_events::{apply_provider_event, ProviderEvent};
 use careforall::storage::SqlExecutor;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -70,16 +72,16 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn event(db: &dyn SqlExecutor, pledge_id: &str, event_id: &str, event: PaymentEvent) {
+fn event(db: &dyn SqlExecutor, pledge_id: &str, event_id: &str, report: Report) {
     let payment_id = format!("pi_{pledge_id}");
-    pledges::apply_provider_event(
+    apply_provider_event(
         db,
         &ProviderEvent {
             event_id,
             kind: "test",
             payment_id: &payment_id,
             pledge_id: Some(pledge_id),
-            event,
+            reports: &[report],
         },
         &|| 20,
     )
@@ -118,46 +120,43 @@ fn donation_day(db: &dyn SqlExecutor) {
             amount,
             &format!("donor{}@example.org", i % 5),
         );
-        let captured = PaymentEvent::Captured {
+        let captured = Report::Payment(PaymentEvent::Captured {
             captured_minor: amount,
+        });
+        let refund = |amount_minor| {
+            Report::Refund(RefundReport {
+                provider_refund_id: format!("re_{id}"),
+                refund_id: None,
+                amount_minor,
+                status: RefundStatus::Succeeded,
+                failure: None,
+            })
         };
         match i % 4 {
             0 => events.push((id.clone(), captured)),
             1 => {
                 events.push((id.clone(), captured));
-                events.push((
-                    id.clone(),
-                    PaymentEvent::Refunded {
-                        captured_minor: amount,
-                        refunded_minor: amount / 2,
-                    },
-                ));
+                events.push((id.clone(), refund(amount / 2)));
             }
             // Declined and not paid (yet): still pledged, the donor may retry.
-            2 => events.push((id.clone(), PaymentEvent::Failed)),
+            2 => events.push((id.clone(), Report::Payment(PaymentEvent::Failed))),
             _ => {
                 events.push((id.clone(), captured));
-                events.push((
-                    id.clone(),
-                    PaymentEvent::Refunded {
-                        captured_minor: amount,
-                        refunded_minor: amount,
-                    },
-                ));
+                events.push((id.clone(), refund(amount)));
             }
         }
     }
-    let mut deliveries: Vec<(String, String, PaymentEvent)> = events
+    let mut deliveries: Vec<(String, String, Report)> = events
         .iter()
         .enumerate()
         .flat_map(|(n, (id, e))| {
-            let copy = (id.clone(), format!("evt_{n}"), *e);
+            let copy = (id.clone(), format!("evt_{n}"), e.clone());
             [copy.clone(), copy]
         })
         .collect();
     shuffle(&mut deliveries, 0x5eed);
     for (pledge_id, event_id, e) in &deliveries {
-        event(db, pledge_id, event_id, *e);
+        event(db, pledge_id, event_id, e.clone());
     }
 }
 

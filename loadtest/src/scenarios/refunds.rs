@@ -14,6 +14,18 @@ pub fn scenario() -> Result<Scenario, GooseError> {
     Ok(scenario!("Refunds").register_transaction(transaction!(refund_pledge)))
 }
 
+/// About half of `captured`, nudged so that neither it nor the rest is one of the
+/// simulator's refund amounts that stay pending or fail later (ending in 91 to 93): this
+/// scenario counts on refunds that succeed at once (`tests/money_back.rs` plays the rest).
+fn half_that_succeeds(captured: u64) -> u64 {
+    let later = |amount: u64| (91..=93).contains(&(amount % 100));
+    let mut half = (captured / 2).max(1);
+    while half > 1 && (later(half) || later(captured - half)) {
+        half -= 1;
+    }
+    half
+}
+
 async fn refund_pledge(user: &mut GooseUser) -> TransactionResult {
     let world = world::get();
     let auth = world.admin_auth();
@@ -23,9 +35,8 @@ async fn refund_pledge(user: &mut GooseUser) -> TransactionResult {
     };
     let path = format!("/api/v1/pledges/{pledge_id}/refund");
     let name = "/api/v1/pledges/{id}/refund";
-    let partial =
-        json!({ "amount_minor": (captured / 2).max(1), "reason": "donor asked for half back" })
-            .to_string();
+    let partial = json!({ "amount_minor": half_that_succeeds(captured), "reason": "donor asked for half back" })
+        .to_string();
     let key = uuid::Uuid::new_v4().to_string();
     let headers = [
         ("authorization", auth.as_str()),

@@ -12,6 +12,7 @@ use super::{ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::donor_token::TokenSubject;
 use crate::domain::money::Currency;
 use crate::domain::pledge::PledgeStatus;
+use crate::storage::disputes::{self, Dispute};
 use crate::storage::pledge_lists::{self, Page};
 use crate::storage::pledges::{self, HistoryEntry, Pledge};
 use crate::storage::refunds::{self, Refund};
@@ -106,6 +107,7 @@ struct PledgeDetail {
     pledge: Pledge,
     history: Vec<HistoryEntry>,
     refunds: Vec<Refund>,
+    disputes: Vec<Dispute>,
 }
 
 fn pledge_detail(id: &str, reader: Reader, query: &str, ctx: &Context<'_>) -> ApiResult {
@@ -126,6 +128,7 @@ fn pledge_detail(id: &str, reader: Reader, query: &str, ctx: &Context<'_>) -> Ap
         &PledgeDetail {
             history: pledges::history(ctx.db, id)?,
             refunds: refunds::for_pledge(ctx.db, id)?,
+            disputes: disputes::for_pledge(ctx.db, id)?,
             pledge,
         },
     ))

@@ -8,11 +8,12 @@ use super::problem::FieldError;
 use super::{ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::idempotency::request_hash;
 use crate::domain::money::PositiveAmount;
-use crate::domain::pledge::PaymentEvent;
 use crate::domain::text::BoundedText;
-use crate::payments::provider::{CreateRefund, PaymentProvider, ProviderError};
-use crate::storage::pledges::{self, Pledge, ProviderEvent};
-use crate::storage::refunds::{self, NewRefund, Refund, Refusal, Reserved};
+use crate::payments::provider::{CreateRefund, PaymentProvider, ProviderError, ProviderRefund};
+use crate::payments::report::{RefundReport, Report};
+use crate::storage::pledges::{self, Pledge};
+use crate::storage::provider_events::{apply_provider_event, ProviderEvent};
+use crate::storage::refunds::{self, NewRefund, Refund, RefundStatus, Refusal, Reserved};
 use crate::storage::{idempotency, DbError, SqlExecutor};
 use serde::{Deserialize, Serialize};
 
@@ -162,43 +163,65 @@ fn refund(req: &ApiRequest, pledge_id: &str, ctx: &Context<'_>) -> ApiResult {
             }
         }
     };
-    let (refund, provider_refund_id) = match refund.provider_refund_id.clone() {
-        Some(id) => (refund, id),
-        None => {
-            match ctx.provider.refund(&CreateRefund {
-                refund_id: &refund.id,
-                payment_id: &payment_id,
-                amount_minor: refund.amount_minor,
-            }) {
-                Ok(done) => (
-                    refunds::mark_succeeded(ctx.db, &refund.id, &done.id, (ctx.clock)())?,
-                    done.id,
-                ),
-                Err(ProviderError::Unavailable(m)) => {
-                    // The reservation stays; a retry with the same key calls the provider again
-                    // under the same provider-side idempotency key.
-                    idempotency::release(ctx.db, scope, key)?;
-                    return Err(Problem::new(
+    if refund.provider_refund_id.is_none() {
+        let asked = CreateRefund {
+            refund_id: &refund.id,
+            payment_id: &payment_id,
+            amount_minor: refund.amount_minor,
+        };
+        match ctx.provider.refund(&asked) {
+            Ok(answer) => record_answer(ctx, &refund, &payment_id, &answer)?,
+            Err(ProviderError::Unavailable(m)) => {
+                // The reservation stays; a retry with the same key calls the provider again
+                // under the same provider-side idempotency key.
+                idempotency::release(ctx.db, scope, key)?;
+                return Err(Problem::new(
                     502,
                     "payment_provider_unavailable",
-                    format!("payment provider unavailable: {m}; retry with the same Idempotency-Key"),
+                    format!(
+                        "payment provider unavailable: {m}; retry with the same Idempotency-Key"
+                    ),
                 ));
-                }
-                Err(e @ ProviderError::Rejected { .. }) => {
-                    refunds::mark_failed(ctx.db, &refund.id, &e.to_string(), (ctx.clock)())?;
-                    idempotency::forget(ctx.db, scope, key)?;
-                    return Err(Problem::new(
-                        502,
-                        "payment_provider_rejected",
-                        e.to_string(),
-                    ));
-                }
+            }
+            Err(e @ ProviderError::Rejected { .. }) => {
+                refunds::mark_failed(ctx.db, &refund.id, &e.to_string(), (ctx.clock)())?;
+                idempotency::forget(ctx.db, scope, key)?;
+                return Err(Problem::new(
+                    502,
+                    "payment_provider_rejected",
+                    e.to_string(),
+                ));
             }
         }
+    }
+    let refund = refunds::get(ctx.db, &refund.id)?.ok_or_else(|| {
+        Problem::storage(DbError::Other(format!("refund {} vanished", refund.id)))
+    })?;
+    let status = match refund.status {
+        RefundStatus::Succeeded => 201,
+        // Accepted, not yet money back: the provider reports the outcome by webhook.
+        RefundStatus::Requested | RefundStatus::Pending => 202,
+        RefundStatus::Failed => {
+            idempotency::forget(ctx.db, scope, key)?;
+            return Err(Problem::new(
+                502,
+                "payment_provider_rejected",
+                format!(
+                    "the payment provider reports refund {} failed: {}",
+                    refund.id,
+                    refund.failure.as_deref().unwrap_or("no reason given")
+                ),
+            ));
+        }
     };
-    let pledge = apply_to_pledge(ctx, &refund, &payment_id, &provider_refund_id)?;
+    let pledge = pledges::get(ctx.db, &refund.pledge_id)?.ok_or_else(|| {
+        Problem::storage(DbError::Other(format!(
+            "pledge {} of refund {} is missing",
+            refund.pledge_id, refund.id
+        )))
+    })?;
     let response = ApiResponse::json(
-        201,
+        status,
         &Refunded {
             refund: &refund,
             pledge: &pledge,
@@ -215,37 +238,32 @@ fn same_request(refund: &Refund, amount: Option<PositiveAmount>, reason: Option<
         && reason.map(|r| r.as_str()) == refund.reason.as_deref()
 }
 
-/// Moves the pledge to what the provider has now refunded, as an event of its own: the
-/// provider's later `charge.refunded` webhook then finds it already applied.
-fn apply_to_pledge(
+/// Records the provider's answer as a report on the refund, like its later webhooks:
+/// the pledge moves only if the refund already succeeded.
+fn record_answer(
     ctx: &Context<'_>,
     refund: &Refund,
     payment_id: &str,
-    provider_refund_id: &str,
-) -> Result<Pledge, Problem> {
-    let missing = || {
-        Problem::storage(DbError::Other(format!(
-            "pledge {} of refund {} is missing",
-            refund.pledge_id, refund.id
-        )))
-    };
-    let pledge = pledges::get(ctx.db, &refund.pledge_id)?.ok_or_else(missing)?;
-    let refunded_minor = refunds::succeeded_total(ctx.db, &refund.pledge_id)?;
-    pledges::apply_provider_event(
+    answer: &ProviderRefund,
+) -> Result<(), Problem> {
+    apply_provider_event(
         ctx.db,
         &ProviderEvent {
-            event_id: &format!("refund:{provider_refund_id}"),
-            kind: "refund.succeeded",
+            event_id: &format!("refund:{}:{}", answer.id, answer.status.as_str()),
+            kind: "refund.answer",
             payment_id,
             pledge_id: Some(&refund.pledge_id),
-            event: PaymentEvent::Refunded {
-                captured_minor: pledge.captured_minor,
-                refunded_minor,
-            },
+            reports: &[Report::Refund(RefundReport {
+                provider_refund_id: answer.id.clone(),
+                refund_id: Some(refund.id.clone()),
+                amount_minor: answer.amount_minor,
+                status: answer.status,
+                failure: answer.failure.clone(),
+            })],
         },
         ctx.clock,
     )?;
-    pledges::get(ctx.db, &refund.pledge_id)?.ok_or_else(missing)
+    Ok(())
 }
 
 fn refusal(pledge_id: &str, refused: Refusal) -> Problem {

@@ -3,8 +3,8 @@
 
 use super::{post_only, ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::payments::signature::{verify, SignatureError, DEFAULT_TOLERANCE_SECS};
-use crate::payments::stripe::{parse_webhook, ParsedWebhook};
-use crate::storage::pledges::{self, ProviderEvent};
+use crate::payments::stripe_events::{parse_webhook, ParsedWebhook};
+use crate::storage::provider_events::{apply_provider_event, ProviderEvent};
 use crate::storage::SqlExecutor;
 
 pub const PATH: &str = "/api/v1/payments/webhook";
@@ -50,14 +50,14 @@ fn receive(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
         }
         ParsedWebhook::Event(event) => event,
     };
-    let processed = pledges::apply_provider_event(
+    let processed = apply_provider_event(
         ctx.db,
         &ProviderEvent {
             event_id: &event.event_id,
             kind: &event.kind,
             payment_id: &event.payment_id,
             pledge_id: event.pledge_id.as_deref(),
-            event: event.event,
+            reports: &event.reports,
         },
         ctx.clock,
     )?;

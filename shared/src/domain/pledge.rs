@@ -1,17 +1,23 @@
 //! The pledge state machine. Order comes from the lattice, never from timestamps:
 //!
 //! ```text
-//! PENDING ──► PAYMENT_FAILED ──► AUTHORIZED ──► CAPTURED ──► PARTIALLY_REFUNDED ──► REFUNDED
+//! PENDING ──► PAYMENT_FAILED ──► AUTHORIZED ──► CAPTURED
 //! PENDING | PAYMENT_FAILED | AUTHORIZED ──► CANCELED   (terminal; releases "pledged")
+//! CAPTURED ◄──► PARTIALLY_REFUNDED ◄──► REFUNDED       (what the refunds now add up to)
 //! ```
 //!
 //! A declined card is not the end: the donor may try another card on the same payment,
 //! so PAYMENT_FAILED sits below AUTHORIZED and a later success applies, while a failure
-//! reported after the success is stale. An event at or behind the current state is
-//! stale; one that skips ahead is applied and the skipped states it implies are recorded
-//! (a capture implies an authorization, never a failure); one that contradicts a
-//! cancellation is invalid and kept for an operator. Refund events carry the cumulative
-//! refunded amount, so they commute.
+//! reported after the success is stale. A payment event at or behind the current state
+//! is stale; one that skips ahead is applied and the skipped states it implies are
+//! recorded (a capture implies an authorization, never a failure); one that contradicts
+//! a cancellation is invalid and kept for an operator.
+//!
+//! Money going back out of a captured payment is not a step on that path: each refund
+//! and each dispute keeps its own forward-only order (`refund`, `dispute`), and the
+//! pledge shows their sum as it stands ([`settle`]). A refund that fails after it
+//! succeeded therefore moves a REFUNDED pledge back to CAPTURED, and reports of any
+//! refund or dispute still commute.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -95,16 +101,9 @@ impl fmt::Display for PledgeStatus {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PaymentEvent {
     Authorized,
-    Captured {
-        captured_minor: u64,
-    },
+    Captured { captured_minor: u64 },
     Failed,
     Canceled,
-    /// `refunded_minor` is the cumulative amount refunded so far.
-    Refunded {
-        captured_minor: u64,
-        refunded_minor: u64,
-    },
 }
 
 /// The money-relevant state of one pledge.
@@ -114,6 +113,8 @@ pub struct PledgeState {
     pub amount_minor: u64,
     pub captured_minor: u64,
     pub refunded_minor: u64,
+    /// Taken back by disputes whose funds are withdrawn.
+    pub disputed_minor: u64,
 }
 
 impl PledgeState {
@@ -123,12 +124,13 @@ impl PledgeState {
             amount_minor,
             captured_minor: 0,
             refunded_minor: 0,
+            disputed_minor: 0,
         }
     }
 
     /// What this pledge contributes to its campaign's raised total.
     pub fn net_minor(&self) -> u64 {
-        self.captured_minor - self.refunded_minor
+        self.captured_minor - self.refunded_minor - self.disputed_minor
     }
 }
 
@@ -223,53 +225,43 @@ pub fn decide(state: &PledgeState, event: &PaymentEvent, already_processed: bool
                 _ => Transition::Stale,
             }
         }
-        PaymentEvent::Refunded {
-            captured_minor,
-            refunded_minor,
-        } => {
-            if captured_minor == 0
-                || captured_minor > state.amount_minor
-                || refunded_minor == 0
-                || refunded_minor > captured_minor
-            {
-                return invalid(format!(
-                    "refunded {refunded_minor} of {captured_minor} captured on a pledge of {}",
-                    state.amount_minor
-                ));
-            }
-            if current.is_captured() && captured_minor != state.captured_minor {
-                return invalid(format!(
-                    "refund reports {captured_minor} captured, the pledge has {}",
-                    state.captured_minor
-                ));
-            }
-            match current {
-                Canceled => invalid("refund reported for a CANCELED pledge"),
-                _ if refunded_minor <= state.refunded_minor => Transition::Stale,
-                _ => {
-                    let status = if refunded_minor == captured_minor {
-                        Refunded
-                    } else {
-                        PartiallyRefunded
-                    };
-                    let next = PledgeState {
-                        captured_minor,
-                        refunded_minor,
-                        ..*state
-                    };
-                    if current == PartiallyRefunded && status == PartiallyRefunded {
-                        // Same state, more money back: applied without a status change.
-                        Transition::Applied {
-                            next: PledgeState { status, ..next },
-                            skipped: Vec::new(),
-                        }
-                    } else {
-                        forward(status, next)
-                    }
-                }
-            }
-        }
     }
+}
+
+/// What has gone back out of a captured payment, summed over its refunds that succeeded
+/// and its disputes whose funds are withdrawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MoneyBack {
+    pub refunded_minor: u64,
+    pub disputed_minor: u64,
+}
+
+/// The pledge with its refunds and disputes as they now stand. A pledge not captured
+/// (yet) is returned as it is: a refund report may overtake the capture, and the
+/// capture settles it. `Err` names amounts the pledge cannot have.
+pub fn settle(state: &PledgeState, back: MoneyBack) -> Result<PledgeState, String> {
+    use PledgeStatus::*;
+    if !state.status.is_captured() {
+        return Ok(*state);
+    }
+    let out = back.refunded_minor.checked_add(back.disputed_minor);
+    if out.is_none_or(|out| out > state.captured_minor) {
+        return Err(format!(
+            "refunds of {} and disputes of {} exceed the {} captured",
+            back.refunded_minor, back.disputed_minor, state.captured_minor
+        ));
+    }
+    let status = match back.refunded_minor {
+        0 => Captured,
+        r if r == state.captured_minor => Refunded,
+        _ => PartiallyRefunded,
+    };
+    Ok(PledgeState {
+        status,
+        refunded_minor: back.refunded_minor,
+        disputed_minor: back.disputed_minor,
+        ..*state
+    })
 }
 
 #[cfg(test)]
@@ -277,6 +269,10 @@ mod tests {
     use super::PaymentEvent as E;
     use super::PledgeStatus as S;
     use super::*;
+    use crate::domain::dispute::{
+        DisputeChange, DisputeFunds, DisputeReport, DisputeState, DisputeStatus,
+    };
+    use crate::domain::refund::RefundStatus;
     use proptest::prelude::*;
 
     fn run(amount: u64, events: &[PaymentEvent]) -> (PledgeState, Vec<Transition>) {
@@ -315,49 +311,37 @@ mod tests {
     }
 
     #[test]
-    fn refunds_accumulate_and_never_exceed_the_capture() {
-        let captured = E::Captured {
-            captured_minor: 1000,
-        };
-        let (state, _) = run(
+    fn refunds_and_disputes_settle_a_captured_pledge_and_never_exceed_the_capture() {
+        let (captured, _) = run(
             1000,
-            &[
-                captured,
-                E::Refunded {
-                    captured_minor: 1000,
-                    refunded_minor: 300,
-                },
-            ],
+            &[E::Captured {
+                captured_minor: 1000,
+            }],
         );
+        let back = |refunded_minor, disputed_minor| MoneyBack {
+            refunded_minor,
+            disputed_minor,
+        };
+        let partly = settle(&captured, back(300, 0)).unwrap();
         assert_eq!(
-            (state.status, state.net_minor()),
+            (partly.status, partly.net_minor()),
             (S::PartiallyRefunded, 700)
         );
-        let (state, outcomes) = run(
-            1000,
-            &[
-                captured,
-                E::Refunded {
-                    captured_minor: 1000,
-                    refunded_minor: 1000,
-                },
-                E::Refunded {
-                    captured_minor: 1000,
-                    refunded_minor: 300,
-                },
-            ],
+        let all = settle(&partly, back(1000, 0)).unwrap();
+        assert_eq!((all.status, all.net_minor()), (S::Refunded, 0));
+        // A refund that fails after succeeding gives the money back to the campaign.
+        let failed = settle(&all, back(0, 0)).unwrap();
+        assert_eq!((failed.status, failed.net_minor()), (S::Captured, 1000));
+        let disputed = settle(&captured, back(200, 800)).unwrap();
+        assert_eq!(
+            (disputed.status, disputed.net_minor()),
+            (S::PartiallyRefunded, 0)
         );
-        assert_eq!((state.status, state.net_minor()), (S::Refunded, 0));
-        assert_eq!(outcomes[2], Transition::Stale);
-        let over = decide(
-            &state,
-            &E::Refunded {
-                captured_minor: 1000,
-                refunded_minor: 1001,
-            },
-            false,
-        );
-        assert!(matches!(over, Transition::Invalid { .. }));
+        assert!(settle(&captured, back(201, 800)).is_err());
+        assert!(settle(&captured, back(u64::MAX, 1)).is_err());
+        // An unpaid pledge waits for its capture.
+        let pending = PledgeState::new(1000);
+        assert_eq!(settle(&pending, back(300, 0)), Ok(pending));
     }
 
     #[test]
@@ -436,85 +420,186 @@ mod tests {
         );
     }
 
-    /// A history a real provider can produce for one payment, in causal order.
-    fn provider_history() -> impl Strategy<Value = (u64, Vec<PaymentEvent>)> {
+    /// One report from the provider about a payment: a step of the payment itself, of
+    /// one of its refunds, or of its dispute.
+    #[derive(Debug, Clone, Copy)]
+    enum Report {
+        Payment(PaymentEvent),
+        Refund(usize, RefundStatus),
+        Dispute(DisputeReport),
+    }
+
+    /// What the app knows of one payment after the reports so far.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Known {
+        state: PledgeState,
+        refunds: Vec<(u64, RefundStatus)>,
+        dispute: Option<(u64, DisputeState)>,
+    }
+
+    impl Known {
+        fn new(amount: u64, refunds: &[u64], dispute: Option<u64>) -> Known {
+            Known {
+                state: PledgeState::new(amount),
+                refunds: refunds
+                    .iter()
+                    .map(|a| (*a, RefundStatus::Requested))
+                    .collect(),
+                dispute: dispute.map(|a| (a, DisputeState::NEW)),
+            }
+        }
+
+        fn apply(&mut self, report: &Report) {
+            match *report {
+                Report::Payment(event) => {
+                    if let Transition::Applied { next, .. } = decide(&self.state, &event, false) {
+                        self.state = next;
+                    }
+                }
+                Report::Refund(i, reported) => {
+                    let status = &mut self.refunds[i].1;
+                    *status = status.advance(reported).unwrap_or(*status);
+                }
+                Report::Dispute(reported) => {
+                    let (_, dispute) = self
+                        .dispute
+                        .as_mut()
+                        .expect("dispute report without a dispute");
+                    if let DisputeChange::Applied(next) = dispute.apply(reported) {
+                        *dispute = next;
+                    }
+                }
+            }
+            let back = MoneyBack {
+                refunded_minor: self
+                    .refunds
+                    .iter()
+                    .filter(|(_, s)| s.is_refunded())
+                    .map(|(a, _)| a)
+                    .sum(),
+                disputed_minor: self.dispute.map_or(0, |(a, d)| d.withdrawn_minor(a)),
+            };
+            self.state =
+                settle(&self.state, back).expect("a provider's amounts always fit the capture");
+        }
+    }
+
+    /// A history a real provider can produce for one payment, in causal order, with the
+    /// refund amounts and the dispute amount it involves.
+    fn provider_history() -> impl Strategy<Value = (Known, Vec<Report>)> {
+        let refund = (1u64..=100, 0usize..4);
         (
             1u64..1_000_000,
             0usize..5,
-            prop::collection::vec(1u64..=100, 0..4),
+            prop::collection::vec(refund, 0..4),
+            prop::option::of((any::<bool>(), any::<bool>())),
         )
-            .prop_map(|(amount, outcome, refund_steps)| {
-                let events = match outcome {
-                    0 => vec![E::Failed, E::Failed, E::Canceled],
-                    1 => vec![E::Authorized, E::Canceled],
-                    2 => vec![E::Failed],
-                    _ => {
-                        // Possibly declined first, then paid with another card.
-                        let mut events = vec![E::Failed, E::Authorized][outcome - 3..].to_vec();
-                        events.push(E::Captured {
-                            captured_minor: amount,
-                        });
-                        let mut refunded = 0u64;
-                        for step in refund_steps {
-                            let remaining = amount - refunded;
-                            if remaining == 0 {
-                                break;
-                            }
-                            refunded += (remaining * step / 100).max(1);
-                            events.push(E::Refunded {
-                                captured_minor: amount,
-                                refunded_minor: refunded,
-                            });
-                        }
-                        events
-                    }
+            .prop_map(|(amount, outcome, refund_plan, dispute_plan)| {
+                use DisputeFunds::*;
+                use DisputeStatus::*;
+                let payment =
+                    |events: &[PaymentEvent]| events.iter().map(|e| Report::Payment(*e)).collect();
+                let mut reports: Vec<Report> = match outcome {
+                    0 => payment(&[E::Failed, E::Failed, E::Canceled]),
+                    1 => payment(&[E::Authorized, E::Canceled]),
+                    2 => payment(&[E::Failed]),
+                    // Possibly declined first, then paid with another card.
+                    _ => payment(&[E::Failed, E::Authorized][outcome - 3..]),
                 };
-                (amount, events)
+                if outcome < 3 {
+                    return (Known::new(amount, &[], None), reports);
+                }
+                reports.push(Report::Payment(E::Captured {
+                    captured_minor: amount,
+                }));
+                let mut refunds = Vec::new();
+                let mut remaining = amount;
+                for (i, (step, fate)) in refund_plan.into_iter().enumerate() {
+                    if remaining == 0 {
+                        break;
+                    }
+                    let refund = (remaining * step / 100).max(1);
+                    remaining -= refund;
+                    refunds.push(refund);
+                    let steps: &[RefundStatus] = match fate {
+                        0 => &[RefundStatus::Succeeded],
+                        1 => &[RefundStatus::Pending, RefundStatus::Succeeded],
+                        2 => &[RefundStatus::Succeeded, RefundStatus::Failed],
+                        _ => &[RefundStatus::Pending, RefundStatus::Failed],
+                    };
+                    reports.extend(steps.iter().map(|s| Report::Refund(i, *s)));
+                }
+                let dispute = match dispute_plan {
+                    Some((withdrawn, won)) if remaining > 0 => {
+                        let step = |status, funds| Report::Dispute(DisputeReport { status, funds });
+                        reports.push(step(Some(Open), None));
+                        if withdrawn {
+                            reports.push(step(None, Some(Withdrawn)));
+                        }
+                        reports.push(step(Some(UnderReview), None));
+                        reports.push(step(Some(if won { Won } else { Lost }), None));
+                        if won && withdrawn {
+                            reports.push(step(None, Some(Reinstated)));
+                        }
+                        Some(remaining)
+                    }
+                    _ => None,
+                };
+                (Known::new(amount, &refunds, dispute), reports)
             })
-    }
-
-    /// The history delivered with duplicates and in a shuffled order.
-    fn delivered() -> impl Strategy<Value = (u64, Vec<PaymentEvent>, Vec<PaymentEvent>)> {
-        provider_history().prop_flat_map(|(amount, events)| {
-            let with_dups = prop::collection::vec(prop::sample::select(events.clone()), 0..6)
-                .prop_map({
-                    let events = events.clone();
-                    move |extra| events.iter().copied().chain(extra).collect::<Vec<_>>()
-                })
-                .prop_shuffle();
-            (Just(amount), Just(events), with_dups)
-        })
     }
 
     proptest! {
         #[test]
-        fn any_delivery_order_converges_to_the_providers_final_state((amount, history, delivery) in delivered()) {
-            let (expected, _) = run(amount, &history);
-            let mut state = PledgeState::new(amount);
-            for event in &delivery {
-                let before = state;
-                if let Transition::Applied { next, .. } = decide(&state, event, false) {
-                    state = next;
-                }
-                // Never backwards: rank, capture and refund only grow.
-                prop_assert!(state.status.rank() >= before.status.rank() || before.status.rank().is_some() && state.status.rank().is_none());
+        fn any_delivery_order_converges_to_the_providers_final_state(
+            (start, history, delivery) in provider_history().prop_flat_map(|(start, history)| {
+                let extra = prop::collection::vec(prop::sample::select(history.clone()), 0..6);
+                let delivered = extra
+                    .prop_map({
+                        let history = history.clone();
+                        move |extra| history.iter().copied().chain(extra).collect::<Vec<_>>()
+                    })
+                    .prop_shuffle();
+                (Just(start), Just(history), delivered)
+            })
+        ) {
+            let mut expected = start.clone();
+            for report in &history {
+                expected.apply(report);
+            }
+            let mut known = start;
+            for report in &delivery {
+                let before = known.state;
+                known.apply(report);
+                let state = known.state;
+                // The payment never goes back; money out never exceeds money in.
                 prop_assert!(state.captured_minor >= before.captured_minor);
-                prop_assert!(state.refunded_minor >= before.refunded_minor);
-                prop_assert!(state.refunded_minor <= state.captured_minor && state.captured_minor <= amount);
-                if before.status.is_terminal() && !matches!(before.status, S::PartiallyRefunded) {
+                prop_assert!(state.refunded_minor + state.disputed_minor <= state.captured_minor);
+                prop_assert!(state.captured_minor <= state.amount_minor);
+                if before.status.is_captured() {
+                    prop_assert!(state.status.is_captured());
+                }
+                if before.status.is_terminal() {
                     prop_assert_eq!(state.status, before.status);
                 }
             }
-            prop_assert_eq!(state, expected);
+            prop_assert_eq!(known, expected);
         }
 
         #[test]
-        fn decide_never_applies_an_impossible_amount(status in prop::sample::select(PledgeStatus::ALL.to_vec()), amount in 1u64..1000, captured in 0u64..2000, refunded in 0u64..2000) {
-            let state = PledgeState { status, amount_minor: amount, captured_minor: if status.is_captured() { amount } else { 0 }, refunded_minor: 0 };
-            for event in [E::Captured { captured_minor: captured }, E::Refunded { captured_minor: captured, refunded_minor: refunded }] {
-                if let Transition::Applied { next, .. } = decide(&state, &event, false) {
-                    prop_assert!(next.refunded_minor <= next.captured_minor && next.captured_minor <= amount);
-                }
+        fn decide_never_applies_an_impossible_amount(status in prop::sample::select(PledgeStatus::ALL.to_vec()), amount in 1u64..1000, captured in 0u64..2000) {
+            let state = PledgeState { captured_minor: if status.is_captured() { amount } else { 0 }, status, ..PledgeState::new(amount) };
+            if let Transition::Applied { next, .. } = decide(&state, &E::Captured { captured_minor: captured }, false) {
+                prop_assert!(next.captured_minor <= amount && next.captured_minor > 0);
+            }
+        }
+
+        #[test]
+        fn settle_never_shows_more_out_than_in(amount in 1u64..1000, refunded in 0u64..2000, disputed in 0u64..2000) {
+            let captured = PledgeState { status: PledgeStatus::Captured, captured_minor: amount, ..PledgeState::new(amount) };
+            match settle(&captured, MoneyBack { refunded_minor: refunded, disputed_minor: disputed }) {
+                Ok(next) => prop_assert!(next.refunded_minor + next.disputed_minor <= next.captured_minor && next.status.is_captured()),
+                Err(_) => prop_assert!(refunded + disputed > amount),
             }
         }
     }

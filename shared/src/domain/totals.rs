@@ -22,6 +22,7 @@ pub struct Contribution {
     pub pledge_count: i128,
     pub captured_minor: i128,
     pub refunded_minor: i128,
+    pub disputed_minor: i128,
     pub captured_count: i128,
 }
 
@@ -35,6 +36,7 @@ impl Contribution {
             pledge_count: open.into(),
             captured_minor: state.captured_minor.into(),
             refunded_minor: state.refunded_minor.into(),
+            disputed_minor: state.disputed_minor.into(),
             captured_count: (state.captured_minor > 0).into(),
         }
     }
@@ -45,6 +47,7 @@ impl Contribution {
             pledge_count: self.pledge_count - other.pledge_count,
             captured_minor: self.captured_minor - other.captured_minor,
             refunded_minor: self.refunded_minor - other.refunded_minor,
+            disputed_minor: self.disputed_minor - other.disputed_minor,
             captured_count: self.captured_count - other.captured_count,
         }
     }
@@ -59,6 +62,7 @@ impl std::ops::Add for Contribution {
             pledge_count: self.pledge_count + other.pledge_count,
             captured_minor: self.captured_minor + other.captured_minor,
             refunded_minor: self.refunded_minor + other.refunded_minor,
+            disputed_minor: self.disputed_minor + other.disputed_minor,
             captured_count: self.captured_count + other.captured_count,
         }
     }
@@ -100,6 +104,8 @@ pub struct Totals {
     pub pledged_minor: u64,
     pub captured_minor: u64,
     pub refunded_minor: u64,
+    /// Withdrawn by disputes (chargebacks) not reinstated.
+    pub disputed_minor: u64,
     pub pledge_count: u64,
     pub captured_count: u64,
     pub donor_count: u64,
@@ -113,9 +119,9 @@ pub struct ImpossibleTotals {
 }
 
 impl Totals {
-    /// Σ captured − Σ refunded.
+    /// Σ captured − Σ refunded − Σ disputed.
     pub fn raised_minor(&self) -> u64 {
-        self.captured_minor - self.refunded_minor
+        self.captured_minor - self.refunded_minor - self.disputed_minor
     }
 
     /// The totals after adding `delta` and `new_donors`; refuses any result no set of
@@ -126,6 +132,7 @@ impl Totals {
             pledge_count: self.pledge_count.into(),
             captured_minor: self.captured_minor.into(),
             refunded_minor: self.refunded_minor.into(),
+            disputed_minor: self.disputed_minor.into(),
             captured_count: self.captured_count.into(),
         } + delta;
         let field = |field: &'static str, value: i128| {
@@ -135,14 +142,16 @@ impl Totals {
             pledged_minor: field("pledged_minor", now.pledged_minor)?,
             captured_minor: field("captured_minor", now.captured_minor)?,
             refunded_minor: field("refunded_minor", now.refunded_minor)?,
+            disputed_minor: field("disputed_minor", now.disputed_minor)?,
             pledge_count: field("pledge_count", now.pledge_count)?,
             captured_count: field("captured_count", now.captured_count)?,
             donor_count: self.donor_count + new_donors,
         };
-        if totals.refunded_minor > totals.captured_minor {
+        let raised = now.captured_minor - now.refunded_minor - now.disputed_minor;
+        if raised < 0 {
             return Err(ImpossibleTotals {
                 field: "raised_minor",
-                value: i128::from(totals.captured_minor) - i128::from(totals.refunded_minor),
+                value: raised,
             });
         }
         Ok(totals)
@@ -158,16 +167,16 @@ mod tests {
     fn life() -> impl Strategy<Value = Vec<Snapshot>> {
         (
             1u64..10_000,
-            0u8..5,
+            0u8..6,
             prop::collection::vec(1u64..10_000, 0..4),
         )
             .prop_map(|(amount, path, refunds)| {
                 let mut states = vec![PledgeState::new(amount)];
                 let with = |status, captured, refunded| PledgeState {
                     status,
-                    amount_minor: amount,
                     captured_minor: captured,
                     refunded_minor: refunded,
+                    ..PledgeState::new(amount)
                 };
                 match path {
                     0 => states.push(with(PledgeStatus::PaymentFailed, 0, 0)),
@@ -175,6 +184,14 @@ mod tests {
                     2 => states.push(with(PledgeStatus::Canceled, 0, 0)),
                     _ => {
                         states.push(with(PledgeStatus::Captured, amount, 0));
+                        if path == 4 {
+                            // Disputed and lost, then the dispute's funds stay withdrawn.
+                            states.push(PledgeState {
+                                disputed_minor: amount,
+                                ..with(PledgeStatus::Captured, amount, 0)
+                            });
+                            return snapshots(states);
+                        }
                         let mut refunded = 0;
                         for r in refunds {
                             refunded = (refunded + r).min(amount);
@@ -190,15 +207,19 @@ mod tests {
                         }
                     }
                 }
-                states
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, state)| Snapshot {
-                        version: i as u64 + 1,
-                        state,
-                    })
-                    .collect()
+                snapshots(states)
             })
+    }
+
+    fn snapshots(states: Vec<PledgeState>) -> Vec<Snapshot> {
+        states
+            .into_iter()
+            .enumerate()
+            .map(|(i, state)| Snapshot {
+                version: i as u64 + 1,
+                state,
+            })
+            .collect()
     }
 
     proptest! {
@@ -232,7 +253,7 @@ mod tests {
                     applied[pledge] = Some(snap);
                 }
                 let expected = applied.iter().flatten().fold(Contribution::default(), |sum, s| sum + Contribution::of(&s.state));
-                prop_assert_eq!(i128::from(totals.raised_minor()), expected.captured_minor - expected.refunded_minor);
+                prop_assert_eq!(i128::from(totals.raised_minor()), expected.captured_minor - expected.refunded_minor - expected.disputed_minor);
                 prop_assert_eq!(i128::from(totals.pledged_minor), expected.pledged_minor);
             }
             let finals: Vec<PledgeState> = lives.iter().map(|l| l.last().unwrap().state).collect();
@@ -254,9 +275,8 @@ mod tests {
     fn a_capture_counts_once_even_when_its_refund_came_first() {
         let captured = PledgeState {
             status: PledgeStatus::Captured,
-            amount_minor: 1000,
             captured_minor: 1000,
-            refunded_minor: 0,
+            ..PledgeState::new(1000)
         };
         let refunded = PledgeState {
             status: PledgeStatus::PartiallyRefunded,

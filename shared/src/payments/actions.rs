@@ -7,7 +7,9 @@ use super::provider::{
     CancelPayment, CancelReason, CapturePayment, PaymentProvider, ProviderError,
 };
 use crate::domain::pledge::{PaymentEvent, PledgeStatus};
-use crate::storage::pledges::{self, Pledge, ProviderEvent};
+use crate::payments::report::Report;
+use crate::storage::pledges::{self, Pledge};
+use crate::storage::provider_events::{apply_provider_event, ProviderEvent};
 use crate::storage::{DbError, SqlExecutor};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +40,7 @@ fn record(
     event: PaymentEvent,
     clock: &dyn Fn() -> i64,
 ) -> Result<Pledge, ActionError> {
-    pledges::apply_provider_event(
+    apply_provider_event(
         db,
         &ProviderEvent {
             event_id: &format!("{kind}:{}", pledge.id),
@@ -47,7 +49,7 @@ fn record(
             // payment id, and none other has the empty one.
             payment_id: pledge.provider_payment_id.as_deref().unwrap_or(""),
             pledge_id: Some(&pledge.id),
-            event,
+            reports: &[Report::Payment(event)],
         },
         clock,
     )?;

@@ -3,5 +3,7 @@
 
 pub mod actions;
 pub mod provider;
+pub mod report;
 pub mod signature;
 pub mod stripe;
+pub mod stripe_events;

@@ -1,6 +1,7 @@
 //! The provider-neutral payment port: what the app asks of any payment provider.
 
 use crate::domain::money::Currency;
+use crate::domain::refund::RefundStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureMode {
@@ -95,6 +96,9 @@ pub struct CreateRefund<'a> {
 pub struct ProviderRefund {
     pub id: String,
     pub amount_minor: u64,
+    /// Where the refund stands now: `Pending` refunds report their outcome later.
+    pub status: RefundStatus,
+    pub failure: Option<String>,
 }
 
 /// The provider's record of one payment's money (a Stripe charge).

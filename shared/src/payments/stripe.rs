@@ -5,6 +5,7 @@ use super::provider::{
     CancelPayment, CaptureMode, CapturePayment, ChargePage, ChargeRecord, CreatePayment,
     CreateRefund, Payment, PaymentProvider, ProviderError, ProviderRefund,
 };
+use crate::domain::refund::RefundStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -208,13 +209,20 @@ impl PaymentProvider for Stripe<'_> {
                 ("metadata[refund_id]", request.refund_id.to_string()),
             ],
         )?;
-        match (json["id"].as_str(), json["amount"].as_u64()) {
-            (Some(id), Some(amount)) if amount == request.amount_minor => Ok(ProviderRefund {
-                id: id.to_string(),
-                amount_minor: amount,
-            }),
+        let status = json["status"]
+            .as_str()
+            .and_then(RefundStatus::from_provider);
+        match (json["id"].as_str(), json["amount"].as_u64(), status) {
+            (Some(id), Some(amount), Some(status)) if amount == request.amount_minor => {
+                Ok(ProviderRefund {
+                    id: id.to_string(),
+                    amount_minor: amount,
+                    status,
+                    failure: json["failure_reason"].as_str().map(str::to_string),
+                })
+            }
             _ => Err(ProviderError::Unavailable(format!(
-                "refund answer without id or with another amount: {json}"
+                "refund answer without id or status, or with another amount: {json}"
             ))),
         }
     }
@@ -240,119 +248,5 @@ impl PaymentProvider for Stripe<'_> {
             _ => None,
         };
         Ok(ChargePage { charges, next })
-    }
-}
-
-/// A verified webhook body, read as the app's view of a provider event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookEvent {
-    pub event_id: String,
-    pub kind: String,
-    pub payment_id: String,
-    pub pledge_id: Option<String>,
-    pub event: crate::domain::pledge::PaymentEvent,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParsedWebhook {
-    Event(WebhookEvent),
-    /// A well-formed event of a type the app does not act on.
-    Ignored {
-        event_id: String,
-        kind: String,
-    },
-}
-
-/// Reads a Stripe event. `Err` names what is missing or malformed.
-pub fn parse_webhook(body: &[u8]) -> Result<ParsedWebhook, String> {
-    use crate::domain::pledge::PaymentEvent;
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-    let text = |v: &serde_json::Value, what: &str| {
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("missing {what}"))
-    };
-    let amount = |v: &serde_json::Value, what: &str| {
-        v.as_u64()
-            .ok_or_else(|| format!("missing or non-integer {what}"))
-    };
-    let event_id = text(&json["id"], "id")?;
-    let kind = text(&json["type"], "type")?;
-    let object = &json["data"]["object"];
-    let (payment_id, event) = match kind.as_str() {
-        "payment_intent.amount_capturable_updated" => (
-            text(&object["id"], "data.object.id")?,
-            PaymentEvent::Authorized,
-        ),
-        "payment_intent.succeeded" => (
-            text(&object["id"], "data.object.id")?,
-            PaymentEvent::Captured {
-                captured_minor: amount(&object["amount_received"], "data.object.amount_received")?,
-            },
-        ),
-        "payment_intent.payment_failed" => {
-            (text(&object["id"], "data.object.id")?, PaymentEvent::Failed)
-        }
-        "payment_intent.canceled" => (
-            text(&object["id"], "data.object.id")?,
-            PaymentEvent::Canceled,
-        ),
-        "charge.refunded" => (
-            text(&object["payment_intent"], "data.object.payment_intent")?,
-            PaymentEvent::Refunded {
-                captured_minor: amount(&object["amount_captured"], "data.object.amount_captured")?,
-                refunded_minor: amount(&object["amount_refunded"], "data.object.amount_refunded")?,
-            },
-        ),
-        _ => return Ok(ParsedWebhook::Ignored { event_id, kind }),
-    };
-    Ok(ParsedWebhook::Event(WebhookEvent {
-        event_id,
-        kind,
-        payment_id,
-        pledge_id: object["metadata"]["pledge_id"].as_str().map(str::to_string),
-        event,
-    }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::pledge::PaymentEvent;
-
-    #[test]
-    fn reads_the_events_the_app_acts_on() {
-        let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","amount_received":500,"metadata":{"pledge_id":"p1"}}}}"#;
-        assert_eq!(
-            parse_webhook(body).unwrap(),
-            ParsedWebhook::Event(WebhookEvent {
-                event_id: "evt_1".into(),
-                kind: "payment_intent.succeeded".into(),
-                payment_id: "pi_1".into(),
-                pledge_id: Some("p1".into()),
-                event: PaymentEvent::Captured {
-                    captured_minor: 500
-                },
-            })
-        );
-        let refund = br#"{"id":"evt_2","type":"charge.refunded","data":{"object":{"payment_intent":"pi_1","amount_captured":500,"amount_refunded":200}}}"#;
-        assert!(matches!(
-            parse_webhook(refund).unwrap(),
-            ParsedWebhook::Event(WebhookEvent {
-                event: PaymentEvent::Refunded {
-                    captured_minor: 500,
-                    refunded_minor: 200
-                },
-                ..
-            })
-        ));
-        let other = br#"{"id":"evt_3","type":"customer.created","data":{"object":{}}}"#;
-        assert!(matches!(
-            parse_webhook(other).unwrap(),
-            ParsedWebhook::Ignored { .. }
-        ));
-        assert!(parse_webhook(b"{").is_err());
-        assert!(parse_webhook(br#"{"id":"evt_4","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","amount_received":1.5}}}"#).is_err());
     }
 }

@@ -58,7 +58,14 @@ pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied
             })
             .collect();
         let effects = totals::consume(db, &positioned, now)?;
-        notify::consume(db, &effects, &relay.settings.notify, relay.new_id, now)?;
+        notify::consume(
+            db,
+            &events,
+            &effects,
+            &relay.settings.notify,
+            relay.new_id,
+            now,
+        )?;
         feed::consume(db, &events, &relay.settings.feed, relay.new_id, now)?;
         let mut params = vec![SqlValue::Integer(now)];
         params.extend(unpublished.iter().map(|id| SqlValue::Integer(*id)));

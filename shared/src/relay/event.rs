@@ -54,6 +54,9 @@ pub struct PledgeEvent {
     pub amount_minor: u64,
     pub captured_minor: u64,
     pub refunded_minor: u64,
+    /// Absent in events written before disputes were recorded.
+    #[serde(default)]
+    pub disputed_minor: u64,
     pub version: u64,
     pub donor_email: String,
 }
@@ -67,6 +70,7 @@ impl PledgeEvent {
                 amount_minor: self.amount_minor,
                 captured_minor: self.captured_minor,
                 refunded_minor: self.refunded_minor,
+                disputed_minor: self.disputed_minor,
             },
         }
     }

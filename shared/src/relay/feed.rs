@@ -3,6 +3,7 @@
 //! signed like the provider's webhooks.
 
 use super::event::OutboxEvent;
+use crate::storage::provider_events::ADMIN_EVENT_PREFIX;
 use crate::storage::{row_placeholders, rows_per_statement, DbError, SqlExecutor, SqlValue};
 use serde::Serialize;
 use serde_json::Value;
@@ -57,7 +58,11 @@ pub fn consume(
         return Ok(());
     }
     let mut rows: Vec<[SqlValue; 5]> = Vec::new();
-    for event in events {
+    // Admin alerts are for the operators, not for the public feed.
+    let public = events
+        .iter()
+        .filter(|e| !e.event_type.starts_with(ADMIN_EVENT_PREFIX));
+    for event in public {
         let body = public_body(event)?;
         for subscriber in &settings.subscribers {
             rows.push([

@@ -36,6 +36,12 @@ pub enum Kind {
     FailureSpike,
     /// To the admins, when an outbox event is dead-lettered; subject: the event.
     DeadLetter,
+    /// To the admins, when the provider reports a refund failed (possibly after it had
+    /// succeeded: the money is back on the platform); subject: the refund.
+    RefundFailed,
+    /// To the admins, when a dispute opens (evidence is due) and when it is decided;
+    /// subject: the dispute and its status.
+    Dispute,
 }
 
 impl Kind {
@@ -45,6 +51,8 @@ impl Kind {
             Kind::GoalReached => "goal_reached",
             Kind::FailureSpike => "failure_spike",
             Kind::DeadLetter => "dead_letter",
+            Kind::RefundFailed => "refund_failed",
+            Kind::Dispute => "dispute",
         }
     }
 }
@@ -125,6 +133,7 @@ pub fn dead_letter_alert(
 /// Writes the notifications a batch calls for (inside the apply transaction).
 pub fn consume(
     db: &dyn SqlExecutor,
+    events: &[&OutboxEvent],
     effects: &Effects,
     settings: &NotifySettings,
     new_id: &dyn Fn() -> String,
@@ -141,7 +150,61 @@ pub fn consume(
             failure_spike(db, window_start_ms, failures, settings, &new_id(), now_ms)?;
         }
     }
+    for event in events {
+        money_back_alert(db, event, settings, &new_id(), now_ms)?;
+    }
     Ok(())
+}
+
+/// The admins' alert for an `admin.*` event about a pledge's refund or dispute.
+fn money_back_alert(
+    db: &dyn SqlExecutor,
+    event: &OutboxEvent,
+    settings: &NotifySettings,
+    id: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let kind = match event.event_type.as_str() {
+        "admin.refund_failed" => Kind::RefundFailed,
+        "admin.dispute" => Kind::Dispute,
+        _ => return Ok(()),
+    };
+    let details: serde_json::Value = serde_json::from_str(&event.payload)
+        .map_err(|e| DbError::Decode(format!("outbox event {}: {e}", event.id)))?;
+    let text = |field: &str| details[field].as_str().unwrap_or("?").to_string();
+    let (subject, subject_id) = match kind {
+        Kind::RefundFailed => (
+            format!(
+                "Refund {} of {} {} on pledge {} failed: {}",
+                text("id"),
+                details["amount_minor"],
+                text("currency"),
+                text("pledge_id"),
+                details["failure"].as_str().unwrap_or("no reason given")
+            ),
+            text("id"),
+        ),
+        _ => (
+            format!(
+                "Dispute {} of {} {} on pledge {} is {} (funds {})",
+                text("id"),
+                details["amount_minor"],
+                text("currency"),
+                text("pledge_id"),
+                text("status"),
+                text("funds")
+            ),
+            format!("{}:{}", text("id"), text("status")),
+        ),
+    };
+    let message = Message {
+        id,
+        kind,
+        to: &settings.admin_email,
+        subject,
+        details,
+    };
+    enqueue(db, &message, &subject_id, settings, now_ms)
 }
 
 fn failure_spike(

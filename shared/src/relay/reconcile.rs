@@ -96,6 +96,7 @@ fn totals_from_pledges(db: &dyn SqlExecutor) -> Result<(BTreeMap<String, Totals>
          CAST(SUM(CASE WHEN status = 'CANCELED' THEN 0 ELSE amount_minor END) AS BIGINT) AS pledged_minor, \
          CAST(SUM(CASE WHEN status = 'CANCELED' THEN 0 ELSE 1 END) AS BIGINT) AS pledge_count, \
          CAST(SUM(captured_minor) AS BIGINT) AS captured_minor, CAST(SUM(refunded_minor) AS BIGINT) AS refunded_minor, \
+         CAST(SUM(disputed_minor) AS BIGINT) AS disputed_minor, \
          CAST(SUM(CASE WHEN captured_minor > 0 THEN 1 ELSE 0 END) AS BIGINT) AS captured_count, \
          COUNT(DISTINCT CASE WHEN captured_minor > 0 THEN donor_email END) AS donor_count, COUNT(*) AS all_pledges \
          FROM pledges GROUP BY campaign_id",
@@ -113,11 +114,12 @@ fn totals_from_pledges(db: &dyn SqlExecutor) -> Result<(BTreeMap<String, Totals>
 }
 
 fn compare_totals(campaign_id: &str, model: &Totals, truth: &Totals, drift: &mut Vec<Drift>) {
-    let fields: [(&'static str, u64, u64); 7] = [
+    let fields: [(&'static str, u64, u64); 8] = [
         ("raised_minor", model.raised_minor(), truth.raised_minor()),
         ("pledged_minor", model.pledged_minor, truth.pledged_minor),
         ("captured_minor", model.captured_minor, truth.captured_minor),
         ("refunded_minor", model.refunded_minor, truth.refunded_minor),
+        ("disputed_minor", model.disputed_minor, truth.disputed_minor),
         ("pledge_count", model.pledge_count, truth.pledge_count),
         ("captured_count", model.captured_count, truth.captured_count),
         ("donor_count", model.donor_count, truth.donor_count),

@@ -53,7 +53,7 @@ pub struct CampaignTotals {
 }
 
 const TOTALS_COLUMNS: &str = "t.campaign_id, t.currency, t.pledged_minor, t.captured_minor, t.refunded_minor, \
-     t.pledge_count, t.captured_count, t.donor_count, t.last_event_id, t.updated_at_ms, c.goal_minor";
+     t.disputed_minor, t.pledge_count, t.captured_count, t.donor_count, t.last_event_id, t.updated_at_ms, c.goal_minor";
 
 /// The counters of [`Totals`] from a row whose columns are named after them.
 pub(super) fn decode_counts(row: &Row<'_>) -> Result<Totals, DbError> {
@@ -61,6 +61,7 @@ pub(super) fn decode_counts(row: &Row<'_>) -> Result<Totals, DbError> {
         pledged_minor: row.u64("pledged_minor")?,
         captured_minor: row.u64("captured_minor")?,
         refunded_minor: row.u64("refunded_minor")?,
+        disputed_minor: row.u64("disputed_minor")?,
         pledge_count: row.u64("pledge_count")?,
         captured_count: row.u64("captured_count")?,
         donor_count: row.u64("donor_count")?,
@@ -102,8 +103,8 @@ pub struct Relayed {
 pub fn read(db: &dyn SqlExecutor, campaign_id: &str) -> Result<Option<TotalsRead>, DbError> {
     let rows = db.execute(
         "SELECT c.id AS campaign_id, c.currency, c.goal_minor, t.pledged_minor, t.captured_minor, \
-         t.refunded_minor, t.pledge_count, t.captured_count, t.donor_count, t.last_event_id, t.updated_at_ms, \
-         (SELECT created_at_ms FROM outbox WHERE published_at_ms IS NULL ORDER BY id LIMIT 1) AS oldest_unpublished_at_ms \
+         t.refunded_minor, t.disputed_minor, t.pledge_count, t.captured_count, t.donor_count, t.last_event_id, \
+         t.updated_at_ms, (SELECT created_at_ms FROM outbox WHERE published_at_ms IS NULL ORDER BY id LIMIT 1) AS oldest_unpublished_at_ms \
          FROM campaigns c LEFT JOIN campaign_totals t ON t.campaign_id = c.id WHERE c.id = ?1",
         &[campaign_id.into()],
     )?;
@@ -220,12 +221,12 @@ fn lock_projection(
         ]);
     }
     let values: Vec<String> = row_placeholders(newest.len(), 3)
-        .map(|p| format!("({}, {}, 0, 'PENDING', {}, 0, 0)", p[0], p[1], p[2]))
+        .map(|p| format!("({}, {}, 0, 'PENDING', {}, 0, 0, 0)", p[0], p[1], p[2]))
         .collect();
     db.execute(
         &format!(
             "INSERT INTO pledge_projection (pledge_id, campaign_id, version, status, amount_minor, captured_minor, \
-             refunded_minor) VALUES {} ON CONFLICT (pledge_id) DO NOTHING",
+             refunded_minor, disputed_minor) VALUES {} ON CONFLICT (pledge_id) DO NOTHING",
             values.join(", ")
         ),
         &params,
@@ -233,7 +234,8 @@ fn lock_projection(
     let ids: Vec<SqlValue> = newest.keys().map(|id| (*id).into()).collect();
     let rows = db.execute(
         &format!(
-            "SELECT pledge_id, version, status, amount_minor, captured_minor, refunded_minor FROM pledge_projection \
+            "SELECT pledge_id, version, status, amount_minor, captured_minor, refunded_minor, disputed_minor \
+             FROM pledge_projection \
              WHERE pledge_id IN ({}) ORDER BY pledge_id{}",
             placeholders(1, ids.len()),
             for_update(db)
@@ -255,6 +257,7 @@ fn lock_projection(
                 amount_minor: row.u64("amount_minor")?,
                 captured_minor: row.u64("captured_minor")?,
                 refunded_minor: row.u64("refunded_minor")?,
+                disputed_minor: row.u64("disputed_minor")?,
             },
         };
         applied.insert(row.text("pledge_id")?, snapshot);
@@ -263,7 +266,7 @@ fn lock_projection(
 }
 
 fn store_projection(db: &dyn SqlExecutor, moved: &[&PledgeEvent]) -> Result<(), DbError> {
-    let mut params: Vec<SqlValue> = Vec::with_capacity(moved.len() * 7);
+    let mut params: Vec<SqlValue> = Vec::with_capacity(moved.len() * 8);
     for e in moved {
         params.extend([
             e.pledge_id.as_str().into(),
@@ -273,16 +276,18 @@ fn store_projection(db: &dyn SqlExecutor, moved: &[&PledgeEvent]) -> Result<(), 
             SqlValue::Integer(e.amount_minor as i64),
             SqlValue::Integer(e.captured_minor as i64),
             SqlValue::Integer(e.refunded_minor as i64),
+            SqlValue::Integer(e.disputed_minor as i64),
         ]);
     }
-    let values: Vec<String> = row_placeholders(moved.len(), 7)
+    let values: Vec<String> = row_placeholders(moved.len(), 8)
         .map(|p| format!("({})", p.join(", ")))
         .collect();
     db.execute(
         &format!(
             "INSERT INTO pledge_projection (pledge_id, campaign_id, version, status, amount_minor, captured_minor, \
-             refunded_minor) VALUES {} ON CONFLICT (pledge_id) DO UPDATE SET version = excluded.version, \
-             status = excluded.status, captured_minor = excluded.captured_minor, refunded_minor = excluded.refunded_minor",
+             refunded_minor, disputed_minor) VALUES {} ON CONFLICT (pledge_id) DO UPDATE SET version = excluded.version, \
+             status = excluded.status, captured_minor = excluded.captured_minor, refunded_minor = excluded.refunded_minor, \
+             disputed_minor = excluded.disputed_minor",
             values.join(", ")
         ),
         &params,
@@ -339,12 +344,12 @@ fn update_campaigns(
         ]);
     }
     let values: Vec<String> = row_placeholders(campaigns.len(), 3)
-        .map(|p| format!("({}, {}, 0, 0, 0, 0, 0, 0, 0, {})", p[0], p[1], p[2]))
+        .map(|p| format!("({}, {}, 0, 0, 0, 0, 0, 0, 0, 0, {})", p[0], p[1], p[2]))
         .collect();
     db.execute(
         &format!(
             "INSERT INTO campaign_totals (campaign_id, currency, pledged_minor, captured_minor, refunded_minor, \
-             pledge_count, captured_count, donor_count, last_event_id, updated_at_ms) VALUES {} \
+             disputed_minor, pledge_count, captured_count, donor_count, last_event_id, updated_at_ms) VALUES {} \
              ON CONFLICT (campaign_id) DO NOTHING",
             values.join(", ")
         ),
@@ -381,13 +386,14 @@ fn update_campaigns(
         let last_event_id = row.last_event_id.max(c.last_event_id);
         db.execute(
             "UPDATE campaign_totals SET pledged_minor = ?2, captured_minor = ?3, refunded_minor = ?4, \
-             pledge_count = ?5, captured_count = ?6, donor_count = ?7, last_event_id = ?8, updated_at_ms = ?9 \
-             WHERE campaign_id = ?1",
+             disputed_minor = ?5, pledge_count = ?6, captured_count = ?7, donor_count = ?8, last_event_id = ?9, \
+             updated_at_ms = ?10 WHERE campaign_id = ?1",
             &[
                 row.campaign_id.as_str().into(),
                 SqlValue::Integer(totals.pledged_minor as i64),
                 SqlValue::Integer(totals.captured_minor as i64),
                 SqlValue::Integer(totals.refunded_minor as i64),
+                SqlValue::Integer(totals.disputed_minor as i64),
                 SqlValue::Integer(totals.pledge_count as i64),
                 SqlValue::Integer(totals.captured_count as i64),
                 SqlValue::Integer(totals.donor_count as i64),

@@ -19,6 +19,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0004_relay",
         include_str!("../../../migrations/sqlite/0004_relay.sql"),
     ),
+    (
+        "0005_disputes",
+        include_str!("../../../migrations/sqlite/0005_disputes.sql"),
+    ),
 ];
 
 /// Postgres scripts in order, equally idempotent.
@@ -38,5 +42,9 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0004_relay",
         include_str!("../../../migrations/postgres/0004_relay.sql"),
+    ),
+    (
+        "0005_disputes",
+        include_str!("../../../migrations/postgres/0005_disputes.sql"),
     ),
 ];

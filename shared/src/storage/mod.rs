@@ -2,11 +2,14 @@
 //! (and rusqlite in native tests) implement, plus the repositories written against it.
 
 pub mod campaigns;
+pub mod disputes;
 pub mod idempotency;
 pub mod migrations;
+pub mod money_back;
 pub mod outbox;
 pub mod pledge_lists;
 pub mod pledges;
+pub mod provider_events;
 pub mod refunds;
 mod sql;
 pub mod tx;

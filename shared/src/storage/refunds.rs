@@ -8,24 +8,7 @@ use crate::domain::money::PositiveAmount;
 use crate::domain::pledge::PledgeStatus;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundStatus {
-    Requested,
-    Succeeded,
-    Failed,
-}
-
-impl RefundStatus {
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "requested" => Some(Self::Requested),
-            "succeeded" => Some(Self::Succeeded),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::refund::RefundStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refund {
@@ -35,12 +18,14 @@ pub struct Refund {
     pub status: RefundStatus,
     pub reason: Option<String>,
     pub provider_refund_id: Option<String>,
+    /// Why the provider refused it or why it failed afterwards.
+    pub failure: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
 
-const COLUMNS: &str =
-    "id, pledge_id, amount_minor, status, reason, provider_refund_id, created_at_ms, updated_at_ms";
+const COLUMNS: &str = "id, pledge_id, amount_minor, status, reason, provider_refund_id, failure, \
+     created_at_ms, updated_at_ms";
 
 fn decode(row: Row<'_>) -> Result<Refund, DbError> {
     let status = row.text("status")?;
@@ -52,9 +37,20 @@ fn decode(row: Row<'_>) -> Result<Refund, DbError> {
             .ok_or_else(|| DbError::Decode(format!("refund status `{status}`")))?,
         reason: row.opt_text("reason")?,
         provider_refund_id: row.opt_text("provider_refund_id")?,
+        failure: row.opt_text("failure")?,
         created_at_ms: row.i64("created_at_ms")?,
         updated_at_ms: row.i64("updated_at_ms")?,
     })
+}
+
+pub fn get(db: &dyn SqlExecutor, id: &str) -> Result<Option<Refund>, DbError> {
+    db.execute(
+        &format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"),
+        &[id.into()],
+    )?
+    .first()
+    .map(decode)
+    .transpose()
 }
 
 /// The refund an earlier attempt of the same idempotent request reserved, if any.
@@ -97,7 +93,7 @@ pub enum Refusal {
 }
 
 /// Reserves a refund under the pledge's lock: the amount must fit in what was captured
-/// minus every refund not known to have failed.
+/// minus every refund not known to have failed and what disputes withdrew.
 pub fn reserve(
     db: &dyn SqlExecutor,
     new: &NewRefund<'_>,
@@ -127,7 +123,11 @@ pub fn reserve(
             .map(|r| r.u64("reserved"))
             .transpose()?
             .unwrap_or(0);
-        let refundable = pledge.captured_minor.saturating_sub(reserved);
+        // Money a dispute withdrew cannot be refunded as well.
+        let refundable = pledge
+            .captured_minor
+            .saturating_sub(reserved)
+            .saturating_sub(pledge.disputed_minor);
         let amount = new.amount.map_or(refundable, PositiveAmount::minor_units);
         if amount == 0 || amount > refundable {
             return Ok(Err(Refusal::Exceeds {
@@ -162,26 +162,6 @@ pub fn reserve(
     })
 }
 
-/// Records the provider's refund; returns the refund as stored afterwards.
-pub fn mark_succeeded(
-    db: &dyn SqlExecutor,
-    id: &str,
-    provider_refund_id: &str,
-    now_ms: i64,
-) -> Result<Refund, DbError> {
-    db.execute(
-        &format!(
-            "UPDATE refunds SET status = 'succeeded', provider_refund_id = ?2, updated_at_ms = ?3 \
-             WHERE id = ?1 RETURNING {COLUMNS}"
-        ),
-        &[id.into(), provider_refund_id.into(), now_ms.into()],
-    )?
-    .first()
-    .map(decode)
-    .transpose()?
-    .ok_or_else(|| DbError::Other(format!("refund {id} vanished before it was marked")))
-}
-
 /// Releases the reservation of a refund the provider refused.
 pub fn mark_failed(
     db: &dyn SqlExecutor,
@@ -196,19 +176,6 @@ pub fn mark_failed(
     .map(drop)
 }
 
-/// What the provider has refunded for a pledge so far, by the app's own record.
-pub fn succeeded_total(db: &dyn SqlExecutor, pledge_id: &str) -> Result<u64, DbError> {
-    db.execute(
-        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM refunds \
-         WHERE pledge_id = ?1 AND status = 'succeeded'",
-        &[pledge_id.into()],
-    )?
-    .first()
-    .map(|r| r.u64("total"))
-    .transpose()
-    .map(Option::unwrap_or_default)
-}
-
 pub fn for_pledge(db: &dyn SqlExecutor, pledge_id: &str) -> Result<Vec<Refund>, DbError> {
     db.execute(
         &format!("SELECT {COLUMNS} FROM refunds WHERE pledge_id = ?1 ORDER BY seq"),
@@ -217,4 +184,28 @@ pub fn for_pledge(db: &dyn SqlExecutor, pledge_id: &str) -> Result<Vec<Refund>, 
     .iter()
     .map(decode)
     .collect()
+}
+
+/// Writes a refund as the provider last reported it: a refund the app reserved is
+/// updated, one made at the provider directly is added (without a request key).
+pub(super) fn save(db: &dyn SqlExecutor, refund: &Refund) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO refunds (id, pledge_id, amount_minor, status, reason, provider_refund_id, failure, \
+         created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+         provider_refund_id = excluded.provider_refund_id, failure = excluded.failure, \
+         updated_at_ms = excluded.updated_at_ms",
+        &[
+            refund.id.as_str().into(),
+            refund.pledge_id.as_str().into(),
+            SqlValue::Integer(refund.amount_minor as i64),
+            refund.status.as_str().into(),
+            refund.reason.as_deref().into(),
+            refund.provider_refund_id.as_deref().into(),
+            refund.failure.as_deref().into(),
+            refund.created_at_ms.into(),
+            refund.updated_at_ms.into(),
+        ],
+    )
+    .map(drop)
 }

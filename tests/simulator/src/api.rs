@@ -1,7 +1,7 @@
 //! The provider's HTTP API (Stripe's wire format, the subset the app uses) and controls.
 
-use crate::state::{Config, Intent, Simulator};
-use crate::{delivery, intents};
+use crate::intents;
+use crate::state::{Books, Config, Simulator};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,7 +19,13 @@ pub fn router(sim: Simulator) -> Router {
         .route("/v1/payment_intents/{id}/confirm", post(intents::confirm))
         .route("/v1/payment_intents/{id}/cancel", post(intents::cancel))
         .route("/v1/payment_intents/{id}/capture", post(intents::capture))
-        .route("/v1/refunds", post(refund))
+        .route("/v1/refunds", post(crate::refunds::create))
+        .route("/_sim/refunds/{id}/settle", post(crate::refunds::settle))
+        .route(
+            "/_sim/payment_intents/{id}/dispute",
+            post(crate::disputes::open),
+        )
+        .route("/_sim/disputes/{id}/close", post(crate::disputes::close))
         .route("/v1/charges", get(list_charges))
         .route("/v1/events", get(list_events))
         .route(
@@ -113,52 +119,24 @@ fn parse_form(body: &Bytes) -> BTreeMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn charge_json(intent: &Intent) -> Value {
+/// Stripe's charge for an intent, with its refunds listed (as API versions that list
+/// them by default do).
+pub(crate) fn charge_json(books: &Books, payment_intent: &str) -> Value {
+    let Some(intent) = books.intents.get(payment_intent) else {
+        return Value::Null;
+    };
+    let refunds: Vec<Value> = books
+        .refunds
+        .values()
+        .filter(|r| r.payment_intent == intent.id)
+        .map(crate::refunds::Refund::json)
+        .collect();
     json!({
         "id": format!("ch_{}", &intent.id[3..]), "object": "charge", "payment_intent": intent.id,
         "amount": intent.amount, "amount_captured": intent.amount_received, "amount_refunded": intent.amount_refunded,
-        "refunded": intent.amount_refunded == intent.amount_received, "currency": intent.currency, "metadata": intent.metadata,
-    })
-}
-
-async fn refund(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {
-    provider_call(&sim, &headers, &body, "/v1/refunds", |form| {
-        let mut books = sim.books.lock().unwrap();
-        let Some(intent) = form
-            .get("payment_intent")
-            .and_then(|id| books.intents.get_mut(id))
-        else {
-            return error(
-                StatusCode::NOT_FOUND,
-                "invalid_request_error",
-                "no such payment_intent",
-            );
-        };
-        if intent.status != "succeeded" {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                &format!("payment_intent is {}", intent.status),
-            );
-        }
-        let remaining = intent.amount_received - intent.amount_refunded;
-        let amount = form
-            .get("amount")
-            .and_then(|a| a.parse::<u64>().ok())
-            .unwrap_or(remaining);
-        if amount == 0 || amount > remaining {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                &format!("refund of {amount} exceeds the {remaining} left to refund"),
-            );
-        }
-        intent.amount_refunded += amount;
-        let charge = charge_json(intent);
-        let refund = json!({ "id": format!("re_{}", uuid::Uuid::new_v4().simple()), "object": "refund", "amount": amount, "payment_intent": intent.id, "status": "succeeded" });
-        drop(books);
-        delivery::dispatch(&sim, "charge.refunded", charge);
-        (StatusCode::OK, refund.to_string())
+        "refunded": intent.amount_refunded == intent.amount_received, "disputed": intent.amount_disputed > 0,
+        "currency": intent.currency, "metadata": intent.metadata,
+        "refunds": { "object": "list", "data": refunds },
     })
 }
 
@@ -193,7 +171,11 @@ async fn list_charges(
         .intents
         .values()
         .filter(|i| after.as_ref().is_none_or(|a| &i.id > a));
-    let data: Vec<Value> = intents.by_ref().take(limit).map(charge_json).collect();
+    let data: Vec<Value> = intents
+        .by_ref()
+        .take(limit)
+        .map(|i| charge_json(&books, &i.id))
+        .collect();
     list(data, intents.next().is_some())
 }
 

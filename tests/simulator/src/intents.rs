@@ -144,6 +144,7 @@ pub async fn create(State(sim): State<Simulator>, headers: HeaderMap, body: Byte
             status: "processing".into(),
             amount_received: 0,
             amount_refunded: 0,
+            amount_disputed: 0,
             metadata,
             attempts: 0,
             cancellation_reason: None,

@@ -5,7 +5,7 @@
 //! /v1/payment_intents/{id}`, `POST /v1/payment_intents/{id}/confirm` (another card after
 //! a decline: `payment_method=pm_card_visa` pays, `pm_card_chargeDeclined` is declined
 //! again), `POST /v1/payment_intents/{id}/cancel`, `POST /v1/payment_intents/{id}/capture`,
-//! `POST /v1/refunds`. The first attempt is decided by the amount, like Stripe's test
+//! `POST /v1/refunds` (its fate by amount, see `refunds`). The first attempt is decided by the amount, like Stripe's test
 //! cards: minor units ending in `13` are declined (the intent returns to
 //! `requires_payment_method` and may be confirmed again), ending in `77` are authorized
 //! and held for a manual capture, anything else is authorized and captured. Every state change is delivered as a signed webhook (`Stripe-Signature`)
@@ -16,12 +16,17 @@
 //! refunded, per payment, for reconciliation), `GET /_sim/deliveries` (webhook counts).
 //! `GET /v1/charges` lists charges (Stripe's list format) for the app's reconciliation.
 //! `POST/GET /_sim/inbox/{channel}` plays the notification gateway and feed subscribers.
+//! `POST /_sim/refunds/{id}/settle` gives a pending or failing refund its outcome;
+//! `POST /_sim/payment_intents/{id}/dispute` and `POST /_sim/disputes/{id}/close` play a
+//! dispute (see `disputes`).
 
 mod api;
 mod delivery;
+mod disputes;
 mod events;
 mod inbox;
 mod intents;
+mod refunds;
 mod state;
 
 pub use state::{Config, Ledger, Simulator};

@@ -52,7 +52,10 @@ pub struct Intent {
     pub capture_method: String,
     pub status: String,
     pub amount_received: u64,
+    /// What succeeded refunds gave back.
     pub amount_refunded: u64,
+    /// What disputes withdrew and did not reinstate.
+    pub amount_disputed: u64,
     pub client_secret: String,
     pub metadata: BTreeMap<String, String>,
     /// Payment attempts so far (the first at creation, more by confirming again).
@@ -77,6 +80,7 @@ pub struct Ledger {
     pub payments: Vec<Intent>,
     pub captured_minor: u64,
     pub refunded_minor: u64,
+    pub disputed_minor: u64,
 }
 
 #[derive(Default)]
@@ -88,6 +92,8 @@ pub struct Books {
     /// What each inbox channel received, in order.
     pub inbox: BTreeMap<String, Vec<crate::inbox::InboxEntry>>,
     pub events: crate::events::EventLog,
+    pub refunds: BTreeMap<String, crate::refunds::Refund>,
+    pub disputes: BTreeMap<String, crate::disputes::Dispute>,
 }
 
 #[derive(Clone)]
@@ -116,6 +122,7 @@ impl Simulator {
         Ledger {
             captured_minor: payments.iter().map(|p| p.amount_received).sum(),
             refunded_minor: payments.iter().map(|p| p.amount_refunded).sum(),
+            disputed_minor: payments.iter().map(|p| p.amount_disputed).sum(),
             payments,
         }
     }
