@@ -85,8 +85,10 @@ impl PledgeStatus {
         matches!(self, Self::Pending | Self::PaymentFailed | Self::Authorized)
     }
 
+    /// Nothing moves a canceled pledge; even a fully refunded one moves back if a
+    /// refund fails afterwards.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Refunded | Self::Canceled)
+        self == Self::Canceled
     }
 }
 
