@@ -319,16 +319,55 @@ async fn postgres_query_and_execute_against_the_local_server() {
         v["missing_table_error"].as_str().unwrap().contains("42P01"),
         "{v}"
     );
-    // Not in allowed_outbound_hosts (localhost is not 127.0.0.1): refused before connecting.
+    // Not in allowed_outbound_hosts (another port): refused before connecting.
     let denied = get_json(
         &host,
-        &format!("/pg?address={}", db.url().replace("127.0.0.1", "localhost")),
+        &format!("/pg?address={}", db.url().replace(":5432", ":5433")),
     )
     .await;
     assert!(
         denied["error"].as_str().unwrap().contains("not permitted"),
         "{denied}"
     );
+    drop(host);
+    db.drop_now().await.unwrap();
+}
+
+/// TLS follows `sslmode` as on Spin: `require` to `localhost` (the name the local
+/// server's certificate carries, trusted by the system store) is verified TLS; to
+/// `127.0.0.1` the certificate does not match and the connection is refused, never
+/// downgraded to plaintext; `disable` is plaintext; `verify-full` is refused.
+#[tokio::test]
+async fn postgres_tls_follows_sslmode_like_spin() {
+    let db = TempPgDatabase::create().await.unwrap();
+    let host = app().start().await.unwrap();
+    let plain = db.url(); // `?sslmode=disable` on loopback
+    let by_name = plain
+        .replace("127.0.0.1", "localhost")
+        .replace("sslmode=disable", "sslmode=require");
+    let by_ip = plain.replace("sslmode=disable", "sslmode=require");
+    let tls = |address: String| {
+        let host = &host;
+        async move { get_json(host, &format!("/pg/tls?address={address}")).await }
+    };
+    assert_eq!(tls(plain.clone()).await["ssl"], false);
+    assert_eq!(tls(by_name.clone()).await["ssl"], true);
+    let default_mode = by_name.replace("?sslmode=require", "");
+    assert_eq!(
+        tls(default_mode).await["ssl"],
+        true,
+        "prefer uses TLS when the server offers it"
+    );
+    let mismatch = tls(by_ip).await;
+    assert!(
+        mismatch["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("certificate"),
+        "a certificate for another name is fatal: {mismatch}"
+    );
+    let verify_full = tls(plain.replace("sslmode=disable", "sslmode=verify-full")).await;
+    assert!(verify_full["error"].is_string(), "{verify_full}");
     drop(host);
     db.drop_now().await.unwrap();
 }

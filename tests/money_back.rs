@@ -202,6 +202,7 @@ async fn a_refund_counts_only_once_the_provider_says_it_succeeded_and_uncounts_i
     assert_eq!(raised(&app, &campaign).await["raised"], 0);
     let report = app.reconciliation().await.unwrap();
     assert_eq!(report["ok"], true, "{report}");
+    app.no_rowless_queries().await;
 }
 
 async fn a_dispute_takes_money_out_of_raised_while_its_funds_are_withdrawn(backend: Backend) {
@@ -305,4 +306,5 @@ async fn a_dispute_takes_money_out_of_raised_while_its_funds_are_withdrawn(backe
         report["drift"][0]["kind"], "contradictory_event",
         "{report}"
     );
+    app.no_rowless_queries().await;
 }

@@ -219,7 +219,7 @@ impl AppRuntime {
             cron,
             sqlite,
             key_value,
-            postgres: PgPools::new(options.max_postgres_connections),
+            postgres: PgPools::new(options.max_postgres_connections)?,
             limits: options.limits,
             metrics: Metrics::new()?,
         }))

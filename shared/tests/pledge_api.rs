@@ -192,7 +192,7 @@ fn manual_capture_then_partial_refunds_through_the_adapter_each_exactly_once() {
 }
 
 fn count(db: &dyn SqlExecutor, table: &str) -> i64 {
-    db.execute(&format!("SELECT COUNT(*) AS n FROM {table}"), &[])
+    db.query(&format!("SELECT COUNT(*) AS n FROM {table}"), &[])
         .unwrap()
         .first()
         .unwrap()
@@ -278,7 +278,7 @@ both_backends! {
         let (status, _) = create(db, dead, &request(Some(&key), &body(4300)));
         assert_eq!(status, 502);
         let id = db
-            .execute("SELECT id FROM pledges", &[])
+            .query("SELECT id FROM pledges", &[])
             .unwrap()
             .first()
             .unwrap()

@@ -144,6 +144,53 @@ impl App {
         Ok(answer.body)
     }
 
+    /// How many guest Postgres statements took each call, from the host's metrics:
+    /// `(call, result)` → count, e.g. `("query", "no_rows")`.
+    pub async fn postgres_statements(
+        &self,
+    ) -> Result<std::collections::BTreeMap<(String, String), u64>> {
+        let text = reqwest::get(self.url("/.well-known/spin-host/metrics"))
+            .await?
+            .text()
+            .await?;
+        let mut counts = std::collections::BTreeMap::new();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("spin_host_postgres_statements_total{") else {
+                continue;
+            };
+            let (labels, value) = rest.split_once("} ").context("a metric line")?;
+            let label = |name: &str| {
+                labels
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=\"")))
+                    .map(|v| v.trim_end_matches('"').to_string())
+                    .unwrap_or_default()
+            };
+            counts.insert((label("call"), label("result")), value.trim().parse()?);
+        }
+        Ok(counts)
+    }
+
+    /// On Postgres, asserts that every statement without result rows went through
+    /// `execute`: on Spin 4.0.0–4.0.2 a `query` of one never returns (DESIGN.md §15).
+    pub async fn no_rowless_queries(&self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let counts = self.postgres_statements().await.unwrap();
+        let count = |call: &str, result: &str| {
+            counts
+                .get(&(call.to_string(), result.to_string()))
+                .copied()
+                .unwrap_or(0)
+        };
+        assert_eq!(count("query", "no_rows"), 0, "{counts:?}");
+        assert!(
+            count("execute", "no_rows") > 0 && count("query", "rows") > 0,
+            "{counts:?}"
+        );
+    }
+
     /// The relay's health figures (`GET /api/v1/admin/relay`).
     pub async fn relay_health(&self) -> Result<Value> {
         self.admin_json("/api/v1/admin/relay").await

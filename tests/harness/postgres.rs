@@ -27,7 +27,12 @@ impl TempPgDatabase {
 
     /// The address a component opens, in the URL form Spin takes.
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+        // Plaintext on loopback; `sslmode` left to its default would try TLS, and the
+        // server's certificate names `localhost`, not `127.0.0.1`.
+        format!(
+            "postgres://postgres@127.0.0.1:5432/{}?sslmode=disable",
+            self.name
+        )
     }
 
     async fn connect(&self) -> Result<tokio_postgres::Client> {

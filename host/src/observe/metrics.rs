@@ -13,6 +13,9 @@ pub struct Metrics {
     pub instantiation_duration: HistogramVec,
     pub in_flight: IntGauge,
     pub cron_runs: IntCounterVec,
+    /// Guest Postgres statements by the call they took (`query`, `execute`) and whether
+    /// they have result rows (`rows`, `no_rows`).
+    pub postgres_statements: IntCounterVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -58,6 +61,14 @@ impl Metrics {
             ),
             &["component", "outcome"],
         )?;
+        let postgres_statements = IntCounterVec::new(
+            Opts::new(
+                "spin_host_postgres_statements_total",
+                "Guest Postgres statements, by call and by whether they have result rows",
+            ),
+            &["call", "result"],
+        )?;
+        registry.register(Box::new(postgres_statements.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_duration.clone()))?;
         registry.register(Box::new(instantiation_duration.clone()))?;
@@ -70,6 +81,7 @@ impl Metrics {
             instantiation_duration,
             in_flight,
             cron_runs,
+            postgres_statements,
         })
     }
 

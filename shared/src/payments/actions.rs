@@ -123,7 +123,7 @@ pub fn capture(
 /// Pledges left unpaid (PENDING or PAYMENT_FAILED) since before `before_ms`, oldest
 /// first, at most `limit`.
 pub fn abandoned(db: &dyn SqlExecutor, before_ms: i64, limit: u32) -> Result<Vec<String>, DbError> {
-    db.execute(
+    db.query(
         "SELECT id FROM pledges WHERE status IN ('PENDING', 'PAYMENT_FAILED') AND updated_at_ms < ?1 \
          ORDER BY updated_at_ms LIMIT ?2",
         &[before_ms.into(), i64::from(limit).into()],

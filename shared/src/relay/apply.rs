@@ -21,7 +21,7 @@ pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied
     let ids: Vec<SqlValue> = claimed.iter().map(|e| e.id.into()).collect();
     transaction(db, || {
         let unpublished = db
-            .execute(
+            .query(
                 &format!(
                     "SELECT id FROM outbox WHERE id IN ({}) AND published_at_ms IS NULL ORDER BY id{}",
                     placeholders(1, ids.len()),

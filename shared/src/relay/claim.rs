@@ -15,7 +15,7 @@ pub fn claim_batch(
     lease_ms: i64,
     now_ms: i64,
 ) -> Result<Vec<OutboxEvent>, DbError> {
-    let rows = db.execute(
+    let rows = db.query(
         &format!(
             "UPDATE outbox SET claimed_until_ms = ?1, attempts = attempts + 1 WHERE id IN (\
              SELECT id FROM outbox WHERE published_at_ms IS NULL \

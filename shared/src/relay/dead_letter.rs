@@ -39,7 +39,7 @@ pub fn bury(
     now_ms: i64,
 ) -> Result<(), DbError> {
     transaction(db, || {
-        let marked = db.execute(
+        let marked = db.query(
             "UPDATE outbox SET published_at_ms = ?2, claimed_until_ms = NULL \
              WHERE id = ?1 AND published_at_ms IS NULL RETURNING id",
             &[event.id.into(), now_ms.into()],
@@ -66,7 +66,7 @@ pub fn bury(
 
 /// How many events are dead-lettered.
 pub fn count(db: &dyn SqlExecutor) -> Result<u64, DbError> {
-    db.execute("SELECT COUNT(*) AS n FROM outbox_dead_letters", &[])?
+    db.query("SELECT COUNT(*) AS n FROM outbox_dead_letters", &[])?
         .first()
         .map_or(Ok(0), |r| r.u64("n"))
 }

@@ -153,7 +153,7 @@ fn claim_due(
     now_ms: i64,
 ) -> Result<Vec<Outgoing>, DbError> {
     let table = queue.table();
-    let rows = db.execute(
+    let rows = db.query(
         &format!(
             "UPDATE {table} SET claimed_until_ms = ?1, attempts = attempts + 1 WHERE id IN (\
              SELECT id FROM {table} WHERE status = 'pending' AND next_attempt_ms <= ?2 \

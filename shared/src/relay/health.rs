@@ -18,7 +18,7 @@ pub fn record_run(db: &dyn SqlExecutor, run: &RunReport) -> Result<(), DbError> 
         return Ok(());
     }
     let int = |v: u64| SqlValue::Integer(v as i64);
-    let row = db.execute(
+    let row = db.query(
         "INSERT INTO relay_runs (started_at_ms, duration_ms, events, applied, delivered, retried) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
         &[
@@ -43,7 +43,7 @@ pub fn record_run(db: &dyn SqlExecutor, run: &RunReport) -> Result<(), DbError> 
 /// How far behind the relay is: the age of the oldest unpublished event (0 when idle).
 /// One index lookup, cheap enough for every totals read.
 pub fn lag_ms(db: &dyn SqlExecutor, now_ms: i64) -> Result<i64, DbError> {
-    let oldest = db.execute(
+    let oldest = db.query(
         "SELECT created_at_ms FROM outbox WHERE published_at_ms IS NULL ORDER BY id LIMIT 1",
         &[],
     )?;
@@ -90,7 +90,7 @@ pub struct QueueStats {
 
 /// Unpublished events, and how many of them a live lease holds.
 pub fn backlog(db: &dyn SqlExecutor, now_ms: i64) -> Result<(u64, u64), DbError> {
-    let rows = db.execute(
+    let rows = db.query(
         "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN claimed_until_ms >= ?1 THEN 1 ELSE 0 END), 0) AS claimed \
          FROM outbox WHERE published_at_ms IS NULL",
         &[now_ms.into()],
@@ -104,7 +104,7 @@ pub fn backlog(db: &dyn SqlExecutor, now_ms: i64) -> Result<(u64, u64), DbError>
 pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<RelayHealth, DbError> {
     let (backlog, claimed) = backlog(db, now_ms)?;
     // Newest ids first through the primary key, not a scan of every published event.
-    let last_published = db.execute(
+    let last_published = db.query(
         "SELECT published_at_ms AS at FROM outbox WHERE published_at_ms IS NOT NULL ORDER BY id DESC LIMIT 1",
         &[],
     )?;
@@ -125,7 +125,7 @@ pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<RelayHealth, DbError> {
 }
 
 fn run_stats(db: &dyn SqlExecutor) -> Result<RunStats, DbError> {
-    let rows = db.execute(
+    let rows = db.query(
         "SELECT started_at_ms, duration_ms, events FROM relay_runs ORDER BY id DESC LIMIT ?1",
         &[RUNS_SAMPLED.into()],
     )?;
@@ -150,7 +150,7 @@ fn run_stats(db: &dyn SqlExecutor) -> Result<RunStats, DbError> {
 }
 
 fn queue_stats(db: &dyn SqlExecutor, table: &str, now_ms: i64) -> Result<QueueStats, DbError> {
-    let rows = db.execute(
+    let rows = db.query(
         &format!("SELECT status, COUNT(*) AS n, MIN(created_at_ms) AS oldest FROM {table} GROUP BY status"),
         &[],
     )?;

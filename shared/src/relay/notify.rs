@@ -301,7 +301,7 @@ fn count_failures(
     }
     let mut counts = Vec::new();
     for (start, n) in per_window {
-        let row = db.execute(
+        let row = db.query(
             "INSERT INTO failure_windows (window_start_ms, failures) VALUES (?1, ?2) \
              ON CONFLICT (window_start_ms) DO UPDATE SET failures = failure_windows.failures + excluded.failures \
              RETURNING failures",
@@ -338,5 +338,4 @@ fn enqueue<T: Serialize>(
             now_ms.into(),
         ],
     )
-    .map(drop)
 }

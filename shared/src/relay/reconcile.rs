@@ -51,7 +51,7 @@ pub enum Drift {
 /// index holds only those rows).
 fn contradictory_events(db: &dyn SqlExecutor, drift: &mut Vec<Drift>) -> Result<(), DbError> {
     for r in db
-        .execute(
+        .query(
             "SELECT pledge_id, provider_event_id, kind, detail FROM pledge_events \
              WHERE outcome = 'invalid' ORDER BY seq",
             &[],
@@ -91,7 +91,7 @@ pub enum ReconcileError {
 
 /// Totals computed straight from the pledges, per campaign.
 fn totals_from_pledges(db: &dyn SqlExecutor) -> Result<(BTreeMap<String, Totals>, u64), DbError> {
-    let rows = db.execute(
+    let rows = db.query(
         "SELECT campaign_id, \
          CAST(SUM(CASE WHEN status = 'CANCELED' THEN 0 ELSE amount_minor END) AS BIGINT) AS pledged_minor, \
          CAST(SUM(CASE WHEN status = 'CANCELED' THEN 0 ELSE 1 END) AS BIGINT) AS pledge_count, \
@@ -148,7 +148,7 @@ fn compare_provider(
     drift: &mut Vec<Drift>,
 ) -> Result<u64, ReconcileError> {
     let mut pledges: BTreeMap<String, PledgeMoney> = db
-        .execute(
+        .query(
             "SELECT id, provider_payment_id, captured_minor, refunded_minor FROM pledges \
              WHERE provider_payment_id IS NOT NULL",
             &[],

@@ -101,7 +101,7 @@ pub struct Relayed {
 
 /// `None` when there is no such campaign.
 pub fn read(db: &dyn SqlExecutor, campaign_id: &str) -> Result<Option<TotalsRead>, DbError> {
-    let rows = db.execute(
+    let rows = db.query(
         "SELECT c.id AS campaign_id, c.currency, c.goal_minor, t.pledged_minor, t.captured_minor, \
          t.refunded_minor, t.disputed_minor, t.pledge_count, t.captured_count, t.donor_count, t.last_event_id, \
          t.updated_at_ms, (SELECT created_at_ms FROM outbox WHERE published_at_ms IS NULL ORDER BY id LIMIT 1) AS oldest_unpublished_at_ms \
@@ -130,7 +130,7 @@ pub fn read(db: &dyn SqlExecutor, campaign_id: &str) -> Result<Option<TotalsRead
 
 /// Every campaign's read model, for reconciliation.
 pub fn read_all(db: &dyn SqlExecutor) -> Result<Vec<CampaignTotals>, DbError> {
-    db.execute(
+    db.query(
         &format!(
             "SELECT {TOTALS_COLUMNS} FROM campaign_totals t JOIN campaigns c ON c.id = t.campaign_id \
              ORDER BY t.campaign_id"
@@ -232,7 +232,7 @@ fn lock_projection(
         &params,
     )?;
     let ids: Vec<SqlValue> = newest.keys().map(|id| (*id).into()).collect();
-    let rows = db.execute(
+    let rows = db.query(
         &format!(
             "SELECT pledge_id, version, status, amount_minor, captured_minor, refunded_minor, disputed_minor \
              FROM pledge_projection \
@@ -292,7 +292,6 @@ fn store_projection(db: &dyn SqlExecutor, moved: &[&PledgeEvent]) -> Result<(), 
         ),
         &params,
     )
-    .map(drop)
 }
 
 /// Records first-time donors; returns how many are new per campaign.
@@ -314,7 +313,7 @@ fn insert_donors(
     let values: Vec<String> = row_placeholders(params.len() / 2, 2)
         .map(|p| format!("({})", p.join(", ")))
         .collect();
-    let rows = db.execute(
+    let rows = db.query(
         &format!(
             "INSERT INTO campaign_donors (campaign_id, donor_email) VALUES {} \
              ON CONFLICT (campaign_id, donor_email) DO NOTHING RETURNING campaign_id",
@@ -361,7 +360,7 @@ fn update_campaigns(
         _ => " FOR UPDATE OF t",
     };
     let current = db
-        .execute(
+        .query(
             &format!(
                 "SELECT {TOTALS_COLUMNS} FROM campaign_totals t JOIN campaigns c ON c.id = t.campaign_id \
                  WHERE t.campaign_id IN ({}) ORDER BY t.campaign_id{lock}",

@@ -1,5 +1,7 @@
 //! `spin:postgres/postgres@4.0.0` as the storage port: `?N` placeholders become `$N`,
 //! integers travel as BIGINT, and a connection is one session, so transactions work.
+//! Statements without result rows go through `execute`, never `query`: Spin 4.0.0–4.0.2
+//! never return from a `query` that yields no rows.
 
 use crate::storage::{postgres_placeholders, Backend, DbError, Rows, SqlExecutor, SqlValue};
 use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError};
@@ -74,7 +76,15 @@ impl SqlExecutor for SpinPostgres {
         Backend::Postgres
     }
 
-    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<(), DbError> {
+        let params: Vec<ParameterValue> = params.iter().map(to_pg).collect();
+        self.0
+            .execute(&postgres_placeholders(statement), &params)
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    fn query(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
         let params: Vec<ParameterValue> = params.iter().map(to_pg).collect();
         let result = self
             .0

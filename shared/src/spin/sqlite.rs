@@ -68,7 +68,12 @@ impl SqlExecutor for SpinSqlite {
         Backend::Sqlite
     }
 
-    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+    /// Spin's SQLite has one call for every statement.
+    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<(), DbError> {
+        self.query(statement, params).map(drop)
+    }
+
+    fn query(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
         let params: Vec<Value> = params.iter().map(to_spin).collect();
         let result = self.0.execute(statement, &params).map_err(db_error)?;
         let rows = result

@@ -38,7 +38,7 @@ fn single(
     sql: &str,
     params: &[SqlValue],
 ) -> Result<Option<Campaign>, DbError> {
-    let rows = db.execute(sql, params)?;
+    let rows = db.query(sql, params)?;
     rows.first()
         .map(decode)
         .transpose()
@@ -86,7 +86,7 @@ pub fn list(
     after_seq: i64,
     limit: u32,
 ) -> Result<(Vec<Listed>, bool), DbError> {
-    let rows = db.execute(
+    let rows = db.query(
         &format!("SELECT {COLUMNS} FROM campaigns WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
         &[after_seq.into(), SqlValue::Integer(i64::from(limit) + 1)],
     )?;

@@ -41,7 +41,7 @@ fn decode(row: Row<'_>) -> Result<Dispute, DbError> {
 }
 
 pub fn for_pledge(db: &dyn SqlExecutor, pledge_id: &str) -> Result<Vec<Dispute>, DbError> {
-    db.execute(
+    db.query(
         &format!("SELECT {COLUMNS} FROM disputes WHERE pledge_id = ?1 ORDER BY seq"),
         &[pledge_id.into()],
     )?
@@ -66,12 +66,11 @@ pub(super) fn save(db: &dyn SqlExecutor, dispute: &Dispute) -> Result<(), DbErro
             dispute.updated_at_ms.into(),
         ],
     )
-    .map(drop)
 }
 
 /// Disputes still waiting on a decision, across all pledges (an index range).
 pub fn undecided_count(db: &dyn SqlExecutor) -> Result<u64, DbError> {
-    db.execute(
+    db.query(
         "SELECT COUNT(*) AS n FROM disputes WHERE status IN ('open', 'under_review')",
         &[],
     )?

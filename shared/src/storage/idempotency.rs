@@ -6,7 +6,7 @@ use super::{DbError, SqlExecutor, SqlValue};
 use crate::domain::idempotency::{decide, KeyDecision, RecoveryPoint, StoredKey, KEY_TTL_MS};
 
 fn load(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<Option<StoredKey>, DbError> {
-    let rows = db.execute(
+    let rows = db.query(
         &format!(
             "SELECT request_hash, locked_at_ms, recovery_point, pledge_id, response_status, response_body, expires_at_ms \
              FROM idempotency_keys WHERE scope = ?1 AND key = ?2{}",
@@ -64,7 +64,7 @@ pub fn claim(
         Some(_) => RecoveryPoint::PledgeCreated,
         None => RecoveryPoint::Started,
     };
-    let inserted = db.execute(
+    let inserted = db.query(
         "INSERT INTO idempotency_keys (scope, key, request_hash, locked_at_ms, recovery_point, pledge_id, created_at_ms, expires_at_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4, ?7) ON CONFLICT (scope, key) DO NOTHING RETURNING key",
         &[scope.into(), key.into(), request_hash.into(), now_ms.into(), point.as_str().into(), pledge_id.into(), (now_ms + KEY_TTL_MS).into()],
@@ -107,7 +107,6 @@ pub fn mark_pledge_created(
         "UPDATE idempotency_keys SET recovery_point = 'pledge_created', pledge_id = ?3 WHERE scope = ?1 AND key = ?2",
         &[scope.into(), key.into(), pledge_id.into()],
     )
-    .map(drop)
 }
 
 /// Stores the final answer and releases the key; later requests replay it.
@@ -128,7 +127,6 @@ pub fn finish(
             body.into(),
         ],
     )
-    .map(drop)
 }
 
 /// Releases the key without an answer (a retryable failure): the next retry resumes.
@@ -137,7 +135,6 @@ pub fn release(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<(), DbErr
         "UPDATE idempotency_keys SET locked_at_ms = NULL WHERE scope = ?1 AND key = ?2",
         &[scope.into(), key.into()],
     )
-    .map(drop)
 }
 
 /// Forgets a key whose request was refused before it changed anything, so a refused
@@ -147,5 +144,4 @@ pub fn forget(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<(), DbErro
         "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND pledge_id IS NULL",
         &[scope.into(), key.into()],
     )
-    .map(drop)
 }

@@ -17,5 +17,4 @@ pub fn append(
         "INSERT INTO outbox (aggregate_id, event_type, payload, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
         &[aggregate_id.into(), event_type.into(), payload.into(), now_ms.into()],
     )
-    .map(drop)
 }

@@ -34,7 +34,7 @@ fn page_of(
     all.push(page.bound());
     all.push(page.fetch());
     let mut pledges = db
-        .execute(
+        .query(
             &format!(
                 "SELECT {COLUMNS} FROM pledges WHERE {filter} seq < ?{} ORDER BY seq DESC LIMIT ?{}",
                 n + 1,

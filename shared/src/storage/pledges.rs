@@ -72,7 +72,7 @@ pub(super) fn one(
     sql: &str,
     params: &[SqlValue],
 ) -> Result<Option<Pledge>, DbError> {
-    db.execute(sql, params)?.first().map(decode).transpose()
+    db.query(sql, params)?.first().map(decode).transpose()
 }
 
 pub struct NewPledge<'a> {
@@ -165,7 +165,6 @@ pub fn attach_payment(
         "UPDATE pledges SET provider_payment_id = ?2, updated_at_ms = ?3 WHERE id = ?1 AND provider_payment_id IS NULL",
         &[id.into(), payment_id.into(), now_ms.into()],
     )
-    .map(drop)
 }
 
 /// The context of one change to a pledge: which pledge, what caused it, when. Writes
@@ -199,7 +198,6 @@ impl Change<'_> {
                 self.now_ms.into(),
             ],
         )
-        .map(drop)
     }
 
     /// Appends the outbox event for the pledge moving from `from` to `next`.
@@ -249,7 +247,7 @@ pub struct HistoryEntry {
 }
 
 pub fn history(db: &dyn SqlExecutor, pledge_id: &str) -> Result<Vec<HistoryEntry>, DbError> {
-    db.execute(
+    db.query(
         "SELECT kind, outcome, provider_event_id, from_status, to_status, detail, recorded_at_ms \
          FROM pledge_events WHERE pledge_id = ?1 ORDER BY seq",
         &[pledge_id.into()],

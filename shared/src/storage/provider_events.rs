@@ -53,13 +53,13 @@ pub fn apply_provider_event(
         let now_ms = clock();
         // Claim the event id first: a concurrent delivery of the same event waits here
         // for this transaction and then finds the answer instead of applying it again.
-        let claimed = db.execute(
+        let claimed = db.query(
             "INSERT INTO processed_provider_events (event_id, outcome, response_status, response_body, processed_at_ms) \
              VALUES (?1, 'processing', 200, '', ?2) ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
             &[input.event_id.into(), now_ms.into()],
         )?;
         if claimed.first().is_none() {
-            let seen = db.execute(
+            let seen = db.query(
                 "SELECT pledge_id, outcome, response_body FROM processed_provider_events WHERE event_id = ?1",
                 &[input.event_id.into()],
             )?;
@@ -252,7 +252,7 @@ fn write(
     }
     let next = &decision.next;
     if *next != pledge.state() {
-        let updated = db.execute(
+        let updated = db.query(
             "UPDATE pledges SET status = ?2, captured_minor = ?3, refunded_minor = ?4, disputed_minor = ?5, \
              provider_payment_id = COALESCE(provider_payment_id, ?6), version = version + 1, updated_at_ms = ?7 \
              WHERE id = ?1 AND version = ?8 RETURNING id",

@@ -44,7 +44,7 @@ fn decode(row: Row<'_>) -> Result<Refund, DbError> {
 }
 
 pub fn get(db: &dyn SqlExecutor, id: &str) -> Result<Option<Refund>, DbError> {
-    db.execute(
+    db.query(
         &format!("SELECT {COLUMNS} FROM refunds WHERE id = ?1"),
         &[id.into()],
     )?
@@ -55,7 +55,7 @@ pub fn get(db: &dyn SqlExecutor, id: &str) -> Result<Option<Refund>, DbError> {
 
 /// The refund an earlier attempt of the same idempotent request reserved, if any.
 pub fn by_request(db: &dyn SqlExecutor, scope: &str, key: &str) -> Result<Option<Refund>, DbError> {
-    db.execute(
+    db.query(
         &format!("SELECT {COLUMNS} FROM refunds WHERE request_scope = ?1 AND request_key = ?2"),
         &[scope.into(), key.into()],
     )?
@@ -114,7 +114,7 @@ pub fn reserve(
             return Ok(Err(Refusal::NotRefundable(pledge.status)));
         };
         let reserved = db
-            .execute(
+            .query(
                 "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS reserved FROM refunds \
                  WHERE pledge_id = ?1 AND status <> 'failed'",
                 &[new.pledge_id.into()],
@@ -136,7 +136,7 @@ pub fn reserve(
             }));
         }
         let refund = db
-            .execute(
+            .query(
                 &format!(
                     "INSERT INTO refunds (id, pledge_id, amount_minor, status, reason, request_scope, request_key, \
                      created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, 'requested', ?4, ?5, ?6, ?7, ?7) RETURNING {COLUMNS}"
@@ -173,11 +173,10 @@ pub fn mark_failed(
         "UPDATE refunds SET status = 'failed', failure = ?2, updated_at_ms = ?3 WHERE id = ?1",
         &[id.into(), failure.into(), now_ms.into()],
     )
-    .map(drop)
 }
 
 pub fn for_pledge(db: &dyn SqlExecutor, pledge_id: &str) -> Result<Vec<Refund>, DbError> {
-    db.execute(
+    db.query(
         &format!("SELECT {COLUMNS} FROM refunds WHERE pledge_id = ?1 ORDER BY seq"),
         &[pledge_id.into()],
     )?
@@ -207,5 +206,4 @@ pub(super) fn save(db: &dyn SqlExecutor, refund: &Refund) -> Result<(), DbError>
             refund.updated_at_ms.into(),
         ],
     )
-    .map(drop)
 }

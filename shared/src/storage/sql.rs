@@ -137,11 +137,17 @@ impl Rows {
     }
 }
 
-/// Executes one statement with positional parameters written `?1`, `?2`, ... (the
-/// Postgres adapter rewrites them to `$1`, `$2`, ...).
+/// Runs one statement with positional parameters written `?1`, `?2`, ... (the Postgres
+/// adapter rewrites them to `$1`, `$2`, ...). The caller says which kind it sends, so
+/// each adapter can use the host call made for it: on Spin 4.0.0–4.0.2, a Postgres
+/// `query` that yields no rows never returns (DESIGN.md §15).
 pub trait SqlExecutor {
     fn backend(&self) -> Backend;
-    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError>;
+    /// A statement with result rows: a `SELECT`, or a write with `RETURNING`.
+    fn query(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError>;
+    /// A statement without result rows: transaction control, a write without
+    /// `RETURNING`, a pragma or DDL.
+    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<(), DbError>;
 }
 
 /// `?from, ?from+1, ...` for `n` parameters (an `IN (...)` list).

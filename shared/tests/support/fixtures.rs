@@ -52,7 +52,7 @@ pub fn pledge(db: &dyn SqlExecutor, campaign_id: &str, id: &str, amount: u64, em
 
 /// The `n` column of a `SELECT COUNT(*) AS n ...`.
 pub fn count(db: &dyn SqlExecutor, sql: &str) -> i64 {
-    db.execute(sql, &[])
+    db.query(sql, &[])
         .unwrap()
         .first()
         .unwrap()

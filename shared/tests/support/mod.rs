@@ -18,12 +18,43 @@ impl Rusqlite {
     }
 }
 
+/// Which call a statement came through. The test adapters hold the app to the port's
+/// contract: a statement without result rows sent through `query` (which hangs Spin
+/// 4.0.0–4.0.2 on Postgres), or one with rows sent through `execute`, is an error.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Call {
+    Query,
+    Execute,
+}
+
+fn check_call(call: Call, has_columns: bool, sql: &str) -> Result<(), DbError> {
+    match (call, has_columns) {
+        (Call::Query, false) => Err(DbError::Other(format!(
+            "port contract: a statement without result rows went through query: {sql}"
+        ))),
+        (Call::Execute, true) => Err(DbError::Other(format!(
+            "port contract: a statement with result rows went through execute: {sql}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl SqlExecutor for Rusqlite {
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }
 
-    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+    fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+        self.run(Call::Query, sql, params)
+    }
+
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<(), DbError> {
+        self.run(Call::Execute, sql, params).map(drop)
+    }
+}
+
+impl Rusqlite {
+    fn run(&self, call: Call, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
         use rusqlite::types::{Value, ValueRef};
         let classify = |e: rusqlite::Error| {
             let m = e.to_string();
@@ -34,6 +65,7 @@ impl SqlExecutor for Rusqlite {
             }
         };
         let mut stmt = self.0.prepare_cached(sql).map_err(classify)?;
+        check_call(call, stmt.column_count() > 0, sql)?;
         let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
         let params: Vec<Value> = params
             .iter()
@@ -125,7 +157,17 @@ impl SqlExecutor for Pg {
         Backend::Postgres
     }
 
-    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+    fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+        self.run(Call::Query, sql, params)
+    }
+
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<(), DbError> {
+        self.run(Call::Execute, sql, params).map(drop)
+    }
+}
+
+impl Pg {
+    fn run(&self, call: Call, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
         use postgres::types::{ToSql, Type};
         let classify = |e: postgres::Error| match e.code() {
             Some(c) if c.code().starts_with("23") => DbError::Constraint(e.to_string()),
@@ -147,6 +189,7 @@ impl SqlExecutor for Pg {
         let statement = client
             .prepare(&careforall::storage::postgres_placeholders(sql))
             .map_err(classify)?;
+        check_call(call, !statement.columns().is_empty(), sql)?;
         let rows = client.query(&statement, &refs).map_err(classify)?;
         let columns = statement
             .columns()

@@ -1,12 +1,15 @@
 //! `spin:postgres/postgres@4.0.0` on tokio-postgres with one deadpool pool per address.
 //! Like Spin, an address may be opened only when the component's
-//! `allowed_outbound_hosts` allows its `postgres://host:port`.
+//! `allowed_outbound_hosts` allows its `postgres://host:port`, and TLS follows its
+//! `sslmode` (see `tls`). Which call each statement took, and whether it has result
+//! rows, is counted: on Spin 4.0.0–4.0.2 a `query` without result rows never returns.
 
 // The interface's own `error` variant is what every helper here returns to the guest;
 // boxing it would only be unboxed again at the boundary.
 #![allow(clippy::result_large_err)]
 
 mod session;
+mod tls;
 mod values;
 
 use crate::bindings::spin::spin::postgres4_0_0::postgres::{
@@ -29,14 +32,16 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 pub struct PgPools {
     pools: Arc<Mutex<HashMap<String, deadpool_postgres::Pool>>>,
     max_connections: usize,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
 }
 
 impl PgPools {
-    pub fn new(max_connections: usize) -> Self {
-        PgPools {
+    pub fn new(max_connections: usize) -> anyhow::Result<Self> {
+        Ok(PgPools {
             pools: Arc::default(),
             max_connections,
-        }
+            tls: tls::connector()?,
+        })
     }
 
     fn pool(&self, address: &str) -> Result<deadpool_postgres::Pool, Error> {
@@ -47,7 +52,7 @@ impl PgPools {
         let config: tokio_postgres::Config = address
             .parse()
             .map_err(|e| Error::ConnectionFailed(format!("invalid address: {e}")))?;
-        let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+        let manager = deadpool_postgres::Manager::new(config, self.tls.clone());
         let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(self.max_connections)
             .build()
@@ -87,7 +92,7 @@ impl PgConnection {
         &mut self,
         statement: &str,
         parameters: Vec<ParameterValue>,
-    ) -> Result<u64, Error> {
+    ) -> Result<(u64, Shape), Error> {
         let bound = params(parameters)?;
         let sent = self.session.sending(statement);
         let result = affected(self.client(), statement, &bound).await;
@@ -134,15 +139,62 @@ async fn affected(
     client: &deadpool_postgres::Object,
     statement: &str,
     bound: &Bound,
-) -> Result<u64, Error> {
+) -> Result<(u64, Shape), Error> {
     let prepared = client
         .prepare_cached(statement)
         .await
         .map_err(query_failed)?;
-    client
+    let changed = client
         .execute(&prepared, &refs(bound))
         .await
-        .map_err(query_failed)
+        .map_err(query_failed)?;
+    Ok((changed, Shape::of(&prepared)))
+}
+
+/// Whether a statement has result rows, as the server described it when preparing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Rows,
+    NoRows,
+}
+
+impl Shape {
+    fn of(prepared: &tokio_postgres::Statement) -> Shape {
+        if prepared.columns().is_empty() {
+            Shape::NoRows
+        } else {
+            Shape::Rows
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Shape::Rows => "rows",
+            Shape::NoRows => "no_rows",
+        }
+    }
+}
+
+impl InstanceState {
+    fn count_statement(&self, call: &str, shape: Shape, statement: &str) {
+        self.app
+            .metrics
+            .postgres_statements
+            .with_label_values(&[call, shape.label()])
+            .inc();
+        if call == "query" && shape == Shape::NoRows {
+            log::warn(
+                "a Postgres statement without result rows went through query: Spin 4.0.0-4.0.2 never return from it; send it through execute",
+                &[
+                    ("component", &self.component.id),
+                    (
+                        "statement",
+                        &crate::factors::sql_words::leading_words(statement, 2).join(" "),
+                    ),
+                ],
+            );
+        }
+    }
 }
 
 impl Drop for PgConnection {
@@ -171,6 +223,19 @@ impl Drop for PgConnection {
     }
 }
 
+/// The error and what caused it (a TLS failure says which certificate check failed only
+/// in its source).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message.push_str(": ");
+        message.push_str(&c.to_string());
+        cause = c.source();
+    }
+    message
+}
+
 impl Host for InstanceState {}
 
 impl HostConnection for InstanceState {
@@ -193,7 +258,7 @@ impl HostConnection for InstanceState {
                 client: Some(client),
                 session: Session::default(),
             })?)),
-            Err(e) => Ok(Err(Error::ConnectionFailed(e.to_string()))),
+            Err(e) => Ok(Err(Error::ConnectionFailed(with_causes(&e)))),
         }
     }
 
@@ -203,11 +268,20 @@ impl HostConnection for InstanceState {
         statement: String,
         parameters: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, Error>> {
-        Ok(self
+        let result = self
             .table
             .get_mut(&conn)?
             .query(&statement, parameters)
-            .await)
+            .await;
+        if let Ok(rows) = &result {
+            let shape = if rows.columns.is_empty() {
+                Shape::NoRows
+            } else {
+                Shape::Rows
+            };
+            self.count_statement("query", shape, &statement);
+        }
+        Ok(result)
     }
 
     async fn execute(
@@ -216,11 +290,15 @@ impl HostConnection for InstanceState {
         statement: String,
         parameters: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
-        Ok(self
+        let result = self
             .table
             .get_mut(&conn)?
             .execute(&statement, parameters)
-            .await)
+            .await;
+        Ok(result.map(|(changed, shape)| {
+            self.count_statement("execute", shape, &statement);
+            changed
+        }))
     }
 
     async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {

@@ -51,6 +51,7 @@ async fn probe(req: Request) -> Response {
         ("outbound", _) => outbound(&query_param(&req, "url")).await,
         ("pg", "abandon") => pg_abandon(&query_param(&req, "address")),
         ("pg", "commit") => pg_commit(&query_param(&req, "address")),
+        ("pg", "tls") => pg_tls(&query_param(&req, "address")),
         ("pg", _) => postgres(&query_param(&req, "address")),
         ("spin-headers", _) | ("params", _) => Ok(spin_headers(&req)),
         ("spin", _) | ("busy", _) => Ok(busy_loop()),
@@ -307,6 +308,20 @@ fn pg_abandon(address: &str) -> anyhow::Result<Json> {
         &[],
     )?;
     Ok(busy_loop())
+}
+
+/// Whether the session reached the server over TLS (or why it could not connect).
+fn pg_tls(address: &str) -> anyhow::Result<Json> {
+    let conn = match pg4::Connection::open(address) {
+        Ok(c) => c,
+        Err(e) => return Ok(err(e)),
+    };
+    let rows = conn.query(
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        &[],
+    )?;
+    let ssl = rows.rows().next().map(|r| r.get::<bool>("ssl"));
+    Ok(json!({ "ssl": ssl }))
 }
 
 /// Commits one row in a transaction of its own and lists what the table holds.
