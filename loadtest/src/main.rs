@@ -102,6 +102,12 @@ async fn run(mut cli: Cli) -> anyhow::Result<bool> {
     summary::print(cli.scenario.name(), &metrics, &rows);
     let verdict = books::check(&http, &at, world).await?;
     println!("books: {}", verdict.summary);
+    println!(
+        "donor retries (same key, after a 409 in progress, 429 or 502/503 with Retry-After): {}",
+        world
+            .donor_retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
     for finding in &verdict.findings {
         println!("books: {finding}");
     }

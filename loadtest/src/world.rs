@@ -35,6 +35,9 @@ pub struct World {
     /// Captured pledges waiting for an admin's refund: (pledge id, captured amount).
     pub refundable: Mutex<VecDeque<(String, u64)>>,
     pub refunded: Mutex<Vec<String>>,
+    /// Writes a donor sent again with the same key after a 409 (in progress), 429 or
+    /// 502/503 answered with `Retry-After`, as a well-behaved client does.
+    pub donor_retries: std::sync::atomic::AtomicU64,
 }
 
 static WORLD: OnceLock<World> = OnceLock::new();
@@ -53,6 +56,7 @@ impl World {
             webhook_queue: Mutex::default(),
             webhook_replayed: Mutex::default(),
             refundable: Mutex::default(),
+            donor_retries: Default::default(),
             refunded: Mutex::default(),
         }
     }

@@ -11,6 +11,7 @@ mod totals;
 pub use payment_webhook::signature;
 
 use crate::cli::Scenario as Chosen;
+use crate::world;
 use goose::goose::GooseResponse;
 use goose::metrics::GooseRequestMetric;
 use goose::prelude::*;
@@ -58,7 +59,14 @@ pub struct Answer {
     pub request: GooseRequestMetric,
 }
 
-/// One named request: `expect` is the status that counts as success in the figures.
+/// How long a donor's client keeps sending a write again with the same key when told to
+/// wait: past the 60 s a crashed request's key stays in progress.
+const DONOR_PATIENCE: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// One named request: `expect` is the status that counts as success in the figures. A
+/// write with an `Idempotency-Key` answered 409 (in progress), 429 or 502/503 with
+/// `Retry-After` is sent again with the same key after that wait, as a donor's client
+/// does; only the answer it ends with counts.
 pub async fn call(
     user: &mut GooseUser,
     method: GooseMethod,
@@ -68,25 +76,58 @@ pub async fn call(
     body: Option<String>,
     expect: u16,
 ) -> Result<Answer, Box<TransactionError>> {
-    let mut builder = user.get_request_builder(&method, path)?;
-    for (header, value) in headers {
-        builder = builder.header(*header, *value);
+    let keyed = headers
+        .iter()
+        .any(|(h, _)| h.eq_ignore_ascii_case("idempotency-key"));
+    let started = std::time::Instant::now();
+    loop {
+        let mut builder = user.get_request_builder(&method, path)?;
+        for (header, value) in headers {
+            builder = builder.header(*header, *value);
+        }
+        if let Some(body) = &body {
+            builder = builder
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
+        let request = GooseRequest::builder()
+            .method(method)
+            .path(path)
+            .name(name)
+            .expect_status_code(expect)
+            .set_request_builder(builder)
+            .build();
+        let GooseResponse {
+            mut request,
+            response,
+        } = user.request(request).await?;
+        let response = response.map_err(|e| format!("{name}: {e}"))?;
+        let status = response.status().as_u16();
+        let wait = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if let (true, Some(wait), 409 | 429 | 502 | 503) = (keyed, wait, status) {
+            if started.elapsed() < DONOR_PATIENCE {
+                user.set_success(&mut request)?;
+                world::get()
+                    .donor_retries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_secs(wait.clamp(1, 5))).await;
+                continue;
+            }
+        }
+        return answer(name, expect, status, response, request).await;
     }
-    if let Some(body) = body {
-        builder = builder
-            .header("content-type", "application/json")
-            .body(body);
-    }
-    let request = GooseRequest::builder()
-        .method(method)
-        .path(path)
-        .name(name)
-        .expect_status_code(expect)
-        .set_request_builder(builder)
-        .build();
-    let GooseResponse { request, response } = user.request(request).await?;
-    let response = response.map_err(|e| format!("{name}: {e}"))?;
-    let status = response.status().as_u16();
+}
+
+async fn answer(
+    name: &str,
+    expect: u16,
+    status: u16,
+    response: reqwest::Response,
+    request: GooseRequestMetric,
+) -> Result<Answer, Box<TransactionError>> {
     let replayed = response.headers().get("idempotent-replayed").is_some();
     let text = response.text().await.unwrap_or_default();
     if status != expect {
