@@ -15,6 +15,31 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# free_ports N: the first of N consecutive free ports (a base address and its instances),
+# below Linux's ephemeral range so that no outgoing connection holds one meanwhile.
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 32000 - n)
+    sockets = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p))
+            sockets.append(s)
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in sockets:
+            s.close()
+PY
+}
+
+
 # start_host NAME MANIFEST [ARGS...]: starts a host in the background, prints its base URL.
 # Its state folder is $WORK/NAME, or $WORK/$STATE when STATE is set (to share data); it
 # listens on $PORT when set.
