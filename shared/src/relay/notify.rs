@@ -5,6 +5,7 @@ use super::event::{OutboxEvent, PledgeEvent};
 use super::totals::{CampaignTotals, Effects};
 use crate::domain::donor::Email;
 use crate::domain::donor_token::{self, TokenSubject, GUEST_TOKEN_TTL_SECS};
+use crate::storage::provider_events::{DISPUTE_EVENT, REFUND_FAILED_EVENT};
 use crate::storage::{DbError, SqlExecutor};
 use serde::Serialize;
 
@@ -165,8 +166,8 @@ fn money_back_alert(
     now_ms: i64,
 ) -> Result<(), DbError> {
     let kind = match event.event_type.as_str() {
-        "admin.refund_failed" => Kind::RefundFailed,
-        "admin.dispute" => Kind::Dispute,
+        REFUND_FAILED_EVENT => Kind::RefundFailed,
+        DISPUTE_EVENT => Kind::Dispute,
         _ => return Ok(()),
     };
     let details: serde_json::Value = serde_json::from_str(&event.payload)

@@ -13,14 +13,18 @@ use crate::payments::report::{DisputeUpdate, RefundReport};
 #[derive(Debug, Clone)]
 pub enum RowChange {
     Refund(Refund),
-    Dispute(Dispute),
+    /// `alert`: the dispute opened or was decided by this report, which the admins hear of.
+    Dispute {
+        dispute: Dispute,
+        alert: bool,
+    },
 }
 
 impl RowChange {
     pub fn save(&self, db: &dyn SqlExecutor) -> Result<(), DbError> {
         match self {
             RowChange::Refund(r) => refunds::save(db, r),
-            RowChange::Dispute(d) => disputes::save(db, d),
+            RowChange::Dispute { dispute, .. } => disputes::save(db, dispute),
         }
     }
 
@@ -33,7 +37,7 @@ impl RowChange {
                 r.amount_minor,
                 r.status.as_str()
             ),
-            RowChange::Dispute(d) => format!(
+            RowChange::Dispute { dispute: d, .. } => format!(
                 "dispute {} of {} is {}, funds {}",
                 d.id,
                 d.amount_minor,
@@ -159,7 +163,10 @@ impl Ledger {
                 updated_at_ms: now_ms,
             };
             self.disputes.push(dispute.clone());
-            return Ok(Some(RowChange::Dispute(dispute)));
+            return Ok(Some(RowChange::Dispute {
+                dispute,
+                alert: true,
+            }));
         };
         if dispute.amount_minor != update.amount_minor {
             return Err(format!(
@@ -171,9 +178,13 @@ impl Ledger {
             DisputeChange::Stale => Ok(None),
             DisputeChange::Contradicts(reason) => Err(format!("dispute {}: {reason}", dispute.id)),
             DisputeChange::Applied(state) => {
+                let decided = !dispute.state.status.is_closed() && state.status.is_closed();
                 dispute.state = state;
                 dispute.updated_at_ms = now_ms;
-                Ok(Some(RowChange::Dispute(dispute.clone())))
+                Ok(Some(RowChange::Dispute {
+                    dispute: dispute.clone(),
+                    alert: decided,
+                }))
             }
         }
     }

@@ -145,7 +145,7 @@ fn decide_reports(
     for report in reports {
         let (trial, change) = match report {
             Report::Payment(event) => {
-                apply_payment(db, pledge, &mut decision, event)?;
+                apply_payment(db, pledge, &mut decision, &mut ledger, event)?;
                 continue;
             }
             Report::Refund(refund) => {
@@ -195,6 +195,7 @@ fn apply_payment(
     db: &dyn SqlExecutor,
     pledge: &Pledge,
     decision: &mut Decision,
+    ledger: &mut Option<Ledger>,
     event: &crate::domain::pledge::PaymentEvent,
 ) -> Result<(), DbError> {
     match decide(&decision.next, event, false) {
@@ -203,7 +204,7 @@ fn apply_payment(
             decision.next = next;
             decision.skipped.extend(skipped);
             if first_capture {
-                match settle(&decision.next, Ledger::load(db, &pledge.id)?.money_back()) {
+                match settle(&decision.next, loaded(ledger, db, &pledge.id)?.money_back()) {
                     Ok(settled) => decision.next = settled,
                     Err(reason) => decision.invalid.push(reason),
                 }
@@ -312,6 +313,10 @@ fn write(
 /// Admin alerts travel the outbox as `admin.*` events (the relay turns them into
 /// notifications; the public feed leaves them out).
 pub const ADMIN_EVENT_PREFIX: &str = "admin.";
+/// A refund the provider reports failed (possibly after it had succeeded).
+pub const REFUND_FAILED_EVENT: &str = "admin.refund_failed";
+/// A dispute that opened or was decided.
+pub const DISPUTE_EVENT: &str = "admin.dispute";
 
 #[derive(Serialize)]
 struct Alert<'a, T: Serialize> {
@@ -341,7 +346,7 @@ fn alert(
             outbox::append(
                 db,
                 pledge_id,
-                "admin.refund_failed",
+                REFUND_FAILED_EVENT,
                 &Alert {
                     pledge_id,
                     campaign_id,
@@ -351,22 +356,21 @@ fn alert(
                 now_ms,
             )
         }
-        RowChange::Dispute(dispute)
-            if dispute.created_at_ms == now_ms || dispute.state.status.is_closed() =>
-        {
-            outbox::append(
-                db,
+        RowChange::Dispute {
+            dispute,
+            alert: true,
+        } => outbox::append(
+            db,
+            pledge_id,
+            DISPUTE_EVENT,
+            &Alert {
                 pledge_id,
-                "admin.dispute",
-                &Alert {
-                    pledge_id,
-                    campaign_id,
-                    currency,
-                    row: dispute,
-                },
-                now_ms,
-            )
-        }
+                campaign_id,
+                currency,
+                row: dispute,
+            },
+            now_ms,
+        ),
         _ => Ok(()),
     }
 }

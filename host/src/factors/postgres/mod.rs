@@ -148,7 +148,7 @@ async fn affected(
         .execute(&prepared, &refs(bound))
         .await
         .map_err(query_failed)?;
-    Ok((changed, Shape::of(&prepared)))
+    Ok((changed, Shape::with_columns(prepared.columns().len())))
 }
 
 /// Whether a statement has result rows, as the server described it when preparing.
@@ -159,8 +159,8 @@ enum Shape {
 }
 
 impl Shape {
-    fn of(prepared: &tokio_postgres::Statement) -> Shape {
-        if prepared.columns().is_empty() {
+    fn with_columns(count: usize) -> Shape {
+        if count == 0 {
             Shape::NoRows
         } else {
             Shape::Rows
@@ -274,12 +274,7 @@ impl HostConnection for InstanceState {
             .query(&statement, parameters)
             .await;
         if let Ok(rows) = &result {
-            let shape = if rows.columns.is_empty() {
-                Shape::NoRows
-            } else {
-                Shape::Rows
-            };
-            self.count_statement("query", shape, &statement);
+            self.count_statement("query", Shape::with_columns(rows.columns.len()), &statement);
         }
         Ok(result)
     }
