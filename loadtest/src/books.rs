@@ -1,12 +1,14 @@
 //! The books after a run: the app's own reconciliation is clean, every pledge the app
-//! acknowledged is stored with the provider's amounts, and each campaign's totals equal
-//! the provider's ledger for that campaign's payments.
+//! acknowledged is stored with the provider's amounts, each campaign's totals equal
+//! the provider's ledger for that campaign's payments, and every pledge whose money was
+//! captured has exactly one receipt (one message id, however often delivered) and no
+//! other pledge has one.
 
 use crate::http::Http;
 use crate::setup::Endpoints;
 use crate::world::World;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub struct Verdict {
     pub findings: Vec<String>,
@@ -64,6 +66,27 @@ pub async fn check(http: &Http, at: &Endpoints, world: &World) -> anyhow::Result
         }
     }
 
+    let receipts = receipt_ids(http, at).await?;
+    let mut receipted = 0;
+    for (pledge_id, moved) in &ledger {
+        let ids = receipts.get(pledge_id).map_or(0, HashSet::len);
+        if moved.captured > 0 {
+            receipted += 1;
+        }
+        match (moved.captured > 0, ids) {
+            (true, 1) | (false, 0) => {}
+            (true, n) => findings.push(format!("captured pledge {pledge_id} has {n} receipts")),
+            (false, n) => findings.push(format!(
+                "{n} receipts for pledge {pledge_id}, which was never captured"
+            )),
+        }
+    }
+    for pledge_id in receipts.keys().filter(|p| !ledger.contains_key(*p)) {
+        findings.push(format!(
+            "receipt for pledge {pledge_id}, which the provider has no payment for"
+        ));
+    }
+
     let mut by_campaign: HashMap<&str, Moved> = HashMap::new();
     for (pledge_id, moved) in &ledger {
         if let Some(campaign) = stored
@@ -103,12 +126,13 @@ pub async fn check(http: &Http, at: &Endpoints, world: &World) -> anyhow::Result
         summary: format!(
             "{} acknowledged pledges all stored with the provider's amounts: {}; {} campaigns' totals \
              (captured {captured}, refunded {refunded} minor units) equal the provider's ledger: {}; \
-             reconciliation ok: {}",
+             reconciliation ok: {}; {receipted} captured pledges with one receipt each: {}",
             acknowledged.len(),
             !findings.iter().any(|f| f.starts_with("acknowledged") || f.starts_with("pledge")),
             world.campaigns.len(),
             !findings.iter().any(|f| f.starts_with("campaign")),
             report["ok"] == true,
+            !findings.iter().any(|f| f.contains("receipt")),
         ),
         findings,
     })
@@ -154,4 +178,29 @@ async fn provider_ledger(http: &Http, at: &Endpoints) -> anyhow::Result<HashMap<
         }
     }
     Ok(moved)
+}
+
+/// The receipt message ids the notification gateway (the simulator's inbox) received, by
+/// pledge. A redelivery carries the same id, so it counts once.
+async fn receipt_ids(
+    http: &Http,
+    at: &Endpoints,
+) -> anyhow::Result<HashMap<String, HashSet<String>>> {
+    let inbox = http
+        .get(&format!("{}/_sim/inbox/notifications", at.provider), &[])
+        .await?;
+    let mut receipts: HashMap<String, HashSet<String>> = HashMap::new();
+    for entry in inbox.as_array().into_iter().flatten() {
+        let body = &entry["body"];
+        if body["kind"] != "receipt" {
+            continue;
+        }
+        if let (Some(pledge), Some(id)) = (body["pledge_id"].as_str(), body["id"].as_str()) {
+            receipts
+                .entry(pledge.to_string())
+                .or_default()
+                .insert(id.to_string());
+        }
+    }
+    Ok(receipts)
 }

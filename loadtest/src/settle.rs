@@ -1,12 +1,13 @@
-//! Waiting for the system to come to rest: no webhook in flight at the provider and
-//! nothing left in the outbox.
+//! Waiting for the system to come to rest: no webhook in flight at the provider,
+//! nothing left in the outbox and no notification waiting to be sent.
 
 use crate::http::Http;
 use crate::setup::Endpoints;
 use std::time::{Duration, Instant};
 
-/// Returns once the provider has no delivery in flight and the relay's backlog is empty,
-/// twice in a row half a second apart; fails after `within_secs`.
+/// Returns once the provider has no delivery in flight, the relay's backlog is empty and
+/// no notification is pending, twice in a row half a second apart; fails after
+/// `within_secs`.
 pub async fn wait(http: &Http, at: &Endpoints, within_secs: u64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(within_secs);
     let mut quiet = 0;
@@ -17,16 +18,20 @@ pub async fn wait(http: &Http, at: &Endpoints, within_secs: u64) -> anyhow::Resu
             .await
             .map(|d| d["in_flight"].as_u64().unwrap_or(0))
             .unwrap_or(0);
-        let backlog = http
+        let relay = http
             .get(
                 &format!("{}/api/v1/admin/relay", at.app),
                 &[("authorization", &at.admin_auth)],
             )
-            .await?["backlog"]
+            .await?;
+        let backlog = relay["backlog"].as_u64().unwrap_or(u64::MAX);
+        let unsent = relay["notifications"]["pending"]
             .as_u64()
             .unwrap_or(u64::MAX);
-        last = format!("{in_flight} webhook deliveries in flight, relay backlog {backlog}");
-        quiet = if in_flight == 0 && backlog == 0 {
+        last = format!(
+            "{in_flight} webhook deliveries in flight, relay backlog {backlog}, {unsent} notifications unsent"
+        );
+        quiet = if in_flight == 0 && backlog == 0 && unsent == 0 {
             quiet + 1
         } else {
             0
