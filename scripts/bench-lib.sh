@@ -86,8 +86,7 @@ use_database() {
   local db="cfa_bench_${1//-/_}_$$"
   psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
   echo "$db" >>"$WORK/pg-databases"
-  local f
-  for f in migrations/postgres/*.sql; do psql -q -v ON_ERROR_STOP=1 "$PG_SERVER/$db" -f "$f" >/dev/null; done
+  migrate_postgres "$PG_SERVER/$db"
   export SPIN_VARIABLE_DATABASE_BACKEND=postgres SPIN_VARIABLE_POSTGRES_URL="$PG_SERVER/$db?sslmode=disable"
   export DB_TARGET="$PG_SERVER/$db"
 }

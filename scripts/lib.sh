@@ -50,6 +50,15 @@ build_simulator() {
   cargo build --locked --release -p payment-simulator
 }
 
+# migrate_postgres URL: applies every migrations/postgres script, in order, to the
+# database at URL (each is idempotent, so applying them again changes nothing).
+migrate_postgres() {
+  local f
+  for f in "$ROOT"/migrations/postgres/*.sql; do
+    PGOPTIONS="-c client_min_messages=warning" psql -q -v ON_ERROR_STOP=1 "$1" -f "$f" >/dev/null
+  done
+}
+
 # `--sqlite @file` for every SQLite migration, in order (the flag spin up also takes).
 sqlite_migration_flags() {
   local f

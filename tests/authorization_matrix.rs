@@ -191,6 +191,24 @@ async fn every_route_lets_in_exactly_its_callers() {
         ),
         call(
             Method::GET,
+            "/api/v1/admin/stuck-pledges",
+            "/api/v1/admin/stuck-pledges".into(),
+            Policy::Admin,
+        ),
+        call(
+            Method::GET,
+            "/api/v1/admin/webhooks",
+            "/api/v1/admin/webhooks".into(),
+            Policy::Admin,
+        ),
+        call(
+            Method::GET,
+            "/api/v1/admin/dead-letters",
+            "/api/v1/admin/dead-letters".into(),
+            Policy::Admin,
+        ),
+        call(
+            Method::GET,
             "/api/v1/admin/reconciliation",
             "/api/v1/admin/reconciliation".into(),
             Policy::Admin,

@@ -405,6 +405,51 @@ async fn health_answers_without_a_database() {
 }
 
 #[tokio::test]
+async fn a_database_that_cannot_be_reached_answers_503_with_retry_after_and_a_bad_setting_500() {
+    // Nothing listens on port 1: the server is down (or, the same to the app, full).
+    let down = app_builder("http://127.0.0.1:9")
+        .env("SPIN_VARIABLE_DATABASE_BACKEND", "postgres")
+        .env(
+            "SPIN_VARIABLE_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:1/careforall?sslmode=disable",
+        )
+        .env("SPIN_VARIABLE_POSTGRES_HOST", "127.0.0.1:1")
+        .start()
+        .await
+        .unwrap();
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::POST, Some(campaign("Never stored"))),
+    ] {
+        let resp = send(
+            &down,
+            method.clone(),
+            "/api/v1/campaigns",
+            Some(TOKEN),
+            body,
+        )
+        .await;
+        assert_eq!(resp.status(), 503, "{method}");
+        assert_eq!(resp.headers()["retry-after"], "1");
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let problem: Value = resp.json().await.unwrap();
+        assert_eq!(problem["code"], "storage_unavailable");
+        assert!(
+            !problem["detail"].as_str().unwrap().contains("127.0.0.1:1"),
+            "no server address to clients"
+        );
+    }
+    let wrong = app_builder("http://127.0.0.1:9")
+        .env("SPIN_VARIABLE_DATABASE_BACKEND", "mysql")
+        .start()
+        .await
+        .unwrap();
+    let resp = send(&wrong, Method::GET, "/api/v1/campaigns", None, None).await;
+    assert_eq!(resp.status(), 500, "retrying cannot fix a misconfiguration");
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "misconfigured");
+}
+
+#[tokio::test]
 async fn durability_switch_takes_full_and_refuses_a_typo() {
     let full = app_builder("http://127.0.0.1:9")
         .env("SPIN_VARIABLE_SQLITE_SYNCHRONOUS", "FULL")

@@ -25,6 +25,8 @@ CREATE INDEX IF NOT EXISTS pledges_by_campaign ON pledges (campaign_id, seq);
 CREATE INDEX IF NOT EXISTS pledges_by_donor ON pledges (donor_email, seq);
 -- Unpaid pledges by age, for cancelling the abandoned ones without a scan.
 CREATE INDEX IF NOT EXISTS pledges_unpaid ON pledges (updated_at_ms) WHERE status IN ('PENDING', 'PAYMENT_FAILED');
+-- Pledges waiting on the provider, for the operators' stuck-pledges view.
+CREATE INDEX IF NOT EXISTS pledges_awaiting_provider ON pledges (seq) WHERE status IN ('PENDING', 'AUTHORIZED');
 
 CREATE TABLE IF NOT EXISTS pledge_events (
     seq               INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -10,10 +10,13 @@ use careforall::payments::report::{RefundReport, Report};
 use careforall::payments::stripe::{HttpRequest, HttpResponse, HttpSend};
 use careforall::relay::claim::claim_batch;
 use careforall::relay::feed::FeedSettings;
+use careforall::relay::heartbeat::{self, Heartbeat, HeartbeatView};
 use careforall::relay::notify::NotifySettings;
 use careforall::relay::{apply, health, reconcile, totals, Relay, RelaySettings};
+use careforall::storage::key_value::{KeyValue, KvError};
 use careforall::storage::provider_events::{apply_provider_event, ProviderEvent};
 use careforall::storage::SqlExecutor;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use support::fixtures::{campaign, count, pledge, shuffle};
@@ -44,6 +47,39 @@ impl HttpSend for Gateway {
             status: 202,
             body: Vec::new(),
         })
+    }
+}
+
+/// Spin's key-value store as the relay sees it, in memory.
+#[derive(Default)]
+struct MemoryKv(Mutex<HashMap<String, Vec<u8>>>);
+
+impl KeyValue for MemoryKv {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        self.0.lock().unwrap().insert(key.into(), value.to_vec());
+        Ok(())
+    }
+}
+
+fn beating<'a>(relay: Relay<'a>, kv: &'a dyn KeyValue) -> Relay<'a> {
+    Relay {
+        heartbeat: Some(kv),
+        ..relay
+    }
+}
+
+/// A store that is down (Redis unreachable).
+struct Unreachable;
+
+impl KeyValue for Unreachable {
+    fn get(&self, _: &str) -> Result<Option<Vec<u8>>, KvError> {
+        Err(KvError("connection refused".into()))
+    }
+    fn set(&self, _: &str, _: &[u8]) -> Result<(), KvError> {
+        Err(KvError("connection refused".into()))
     }
 }
 
@@ -101,6 +137,7 @@ fn relay<'a>(
         clock,
         new_id: &new_id,
         sweep: None,
+        heartbeat: None,
     }
 }
 
@@ -283,7 +320,7 @@ fn a_batch_held_by_a_dead_relay_waits_for_its_lease_then_applies_once(test_db: &
     assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
 
     // The dead relay comes back and applies its old claim: nothing is applied twice.
-    let late = Relay { db, http: &gateway, settings: &settings, clock: &clock, new_id: &new_id, sweep: None };
+    let late = Relay { db, http: &gateway, settings: &settings, clock: &clock, new_id: &new_id, sweep: None, heartbeat: None };
     let applied = apply::apply_batch(&late, &held).unwrap();
     assert_eq!((applied.published, applied.applied), (0, 0));
     assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
@@ -318,5 +355,34 @@ fn two_relays_at_once_apply_every_event_once(test_db: &TestDb) {
     keys.dedup();
     assert_eq!(keys.len(), sent, "no message was sent twice");
     assert_eq!(count(db, "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'receipt'"), 9);
+}
+
+fn every_run_leaves_a_heartbeat_and_a_failing_store_does_not_fail_the_run(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    let kv = MemoryKv::default();
+    let settings = settings(Vec::new());
+    let gateway = Gateway::default();
+    let clock = || 9_000;
+    let with_kv = |kv| beating(relay(db, &gateway, &settings, &clock), kv);
+    assert_eq!(heartbeat::view(&kv, 9_500), HeartbeatView::Never);
+
+    donation_day(db);
+    let busy = with_kv(&kv).run().unwrap();
+    let beat = heartbeat::read(&kv).unwrap().expect("a heartbeat after a run");
+    assert_eq!(beat, Heartbeat { at_ms: 9_000, published: busy.published, error: None });
+
+    // An idle run keeps no row in relay_runs, but it does beat.
+    kv.0.lock().unwrap().clear();
+    let idle = with_kv(&kv).run().unwrap();
+    assert_eq!(idle.claimed, 0);
+    assert!(matches!(heartbeat::view(&kv, 9_250), HeartbeatView::Seen { age_ms: 250, ok: true, published: 0, .. }));
+
+    let down = Unreachable;
+    assert!(with_kv(&down).run().is_ok(), "the run does not depend on its heartbeat");
+    assert!(matches!(heartbeat::view(&down, 9_000), HeartbeatView::Unreadable { .. }));
+    kv.set(heartbeat::KEY, b"not json").unwrap();
+    let HeartbeatView::Unreadable { error } = heartbeat::view(&kv, 9_000) else { panic!("garbage read as a heartbeat") };
+    assert!(error.contains("relay/heartbeat"), "{error}");
 }
 }

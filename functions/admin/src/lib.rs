@@ -1,7 +1,8 @@
 use careforall::api::admin::{handle, Context};
 use careforall::api::body_limit::BodyLimit;
 use careforall::spin::{
-    now_ms, open_database, read_request, spin_response, variables, Access, ProviderSettings,
+    now_ms, open_for_request, read_request, spin_response, variables, Access, DefaultStore,
+    ProviderSettings,
 };
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -12,11 +13,16 @@ async fn admin(req: IncomingRequest) -> anyhow::Result<Response> {
         Ok(req) => req,
         Err(refused) => return Ok(spin_response(refused)),
     };
-    let db = open_database(Access::of(&req))?;
+    let db = match open_for_request(Access::of(&req)) {
+        Ok(db) => db,
+        Err(refused) => return Ok(refused),
+    };
     let provider = ProviderSettings::from_variables()?;
     let admin_token = variables::get("admin_token")?;
+    let kv = DefaultStore::default();
     let ctx = Context {
         db: db.as_ref(),
+        kv: &kv,
         admin_token: &admin_token,
         provider: &provider.stripe(),
         now_ms: now_ms(),

@@ -1,7 +1,7 @@
 use careforall::api::body_limit::BodyLimit;
 use careforall::api::campaigns::{handle, Context};
 use careforall::spin::{
-    new_id, now_ms, open_database, read_request, spin_response, variables, Access,
+    new_id, now_ms, open_for_request, read_request, spin_response, variables, Access,
 };
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -12,7 +12,10 @@ async fn campaigns(req: IncomingRequest) -> anyhow::Result<Response> {
         Ok(req) => req,
         Err(refused) => return Ok(spin_response(refused)),
     };
-    let db = open_database(Access::of(&req))?;
+    let db = match open_for_request(Access::of(&req)) {
+        Ok(db) => db,
+        Err(refused) => return Ok(refused),
+    };
     let admin_token = variables::get("admin_token")?;
     let ctx = Context {
         db: db.as_ref(),

@@ -1,6 +1,6 @@
 use careforall::api::body_limit::BodyLimit;
 use careforall::api::donor_history::{handle, Context};
-use careforall::spin::{now_ms, open_database, read_request, spin_response, variables, Access};
+use careforall::spin::{now_ms, open_for_request, read_request, spin_response, variables, Access};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -10,7 +10,10 @@ async fn donor_history(req: IncomingRequest) -> anyhow::Result<Response> {
         Ok(req) => req,
         Err(refused) => return Ok(spin_response(refused)),
     };
-    let db = open_database(Access::of(&req))?;
+    let db = match open_for_request(Access::of(&req)) {
+        Ok(db) => db,
+        Err(refused) => return Ok(refused),
+    };
     let admin_token = variables::get("admin_token")?;
     let token_secret = variables::get("donor_token_secret")?;
     let ctx = Context {

@@ -1,6 +1,6 @@
 use careforall::api::body_limit::BodyLimit;
 use careforall::api::totals::{handle, Context};
-use careforall::spin::{now_ms, open_database, read_request, spin_response, Access};
+use careforall::spin::{now_ms, open_for_request, read_request, spin_response, Access};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -10,7 +10,10 @@ async fn get_totals(req: IncomingRequest) -> anyhow::Result<Response> {
         Ok(req) => req,
         Err(refused) => return Ok(spin_response(refused)),
     };
-    let db = open_database(Access::of(&req))?;
+    let db = match open_for_request(Access::of(&req)) {
+        Ok(db) => db,
+        Err(refused) => return Ok(refused),
+    };
     let ctx = Context {
         db: db.as_ref(),
         now_ms: now_ms(),

@@ -1,7 +1,8 @@
 use careforall::api::body_limit::BodyLimit;
 use careforall::api::refunds::{handle, Context};
 use careforall::spin::{
-    new_id, now_ms, open_database, read_request, spin_response, variables, Access, ProviderSettings,
+    new_id, now_ms, open_for_request, read_request, spin_response, variables, Access,
+    ProviderSettings,
 };
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -12,7 +13,10 @@ async fn refunds(req: IncomingRequest) -> anyhow::Result<Response> {
         Ok(req) => req,
         Err(refused) => return Ok(spin_response(refused)),
     };
-    let db = open_database(Access::of(&req))?;
+    let db = match open_for_request(Access::of(&req)) {
+        Ok(db) => db,
+        Err(refused) => return Ok(refused),
+    };
     let provider = ProviderSettings::from_variables()?;
     let admin_token = variables::get("admin_token")?;
     let ctx = Context {

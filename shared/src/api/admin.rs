@@ -1,24 +1,37 @@
 //! Admin read-outs and payment actions: `GET /api/v1/admin/relay` (the relay's health
-//! figures), `GET /api/v1/admin/reconciliation` (totals vs pledges vs the provider;
-//! `?provider=skip` compares with the pledges only), and
+//! figures and its heartbeat), `GET /api/v1/admin/reconciliation` (totals vs pledges vs the provider;
+//! `?provider=skip` compares with the pledges only), the operator views (stuck pledges,
+//! webhooks, dead letters; `operator_views`), and
 //! `POST /api/v1/admin/pledges/{id}/capture` and `.../cancel` (a manually captured
 //! payment taken, an unpaid one cancelled at the provider).
 
 use super::auth::require_admin;
 use super::json::{parse_body, positive_amount};
+use super::operator_views::{self, View};
 use super::problem::FieldError;
 use super::{ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::payments::actions::{self, ActionError};
 use crate::payments::provider::{CancelReason, PaymentProvider, ProviderError};
-use crate::relay::{health, reconcile};
+use crate::relay::{health, heartbeat, reconcile};
+use crate::storage::key_value::KeyValue;
 use crate::storage::SqlExecutor;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub struct Context<'a> {
     pub db: &'a dyn SqlExecutor,
+    pub kv: &'a dyn KeyValue,
     pub admin_token: &'a str,
     pub provider: &'a dyn PaymentProvider,
     pub now_ms: i64,
+}
+
+/// The database's figures and the key-value store's heartbeat (shown as unreadable,
+/// not failing the page, when the store is down: the operator needs the rest then most).
+#[derive(Serialize)]
+struct RelayFigures {
+    #[serde(flatten)]
+    figures: health::RelayHealth,
+    heartbeat: heartbeat::HeartbeatView,
 }
 
 pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
@@ -39,7 +52,8 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
         require_admin(req, ctx.admin_token)?;
         return payment_action(req, id, action, ctx);
     }
-    if !matches!(page, Some("relay" | "reconciliation")) {
+    let view = page.and_then(View::parse);
+    if view.is_none() && !matches!(page, Some("relay" | "reconciliation")) {
         return Err(Problem::not_found(
             "not_found",
             format!("no route for {}", req.path),
@@ -49,10 +63,16 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
         return Err(Problem::method_not_allowed("GET"));
     }
     require_admin(req, ctx.admin_token)?;
+    if let Some(view) = view {
+        return operator_views::answer(view, req, ctx.db, ctx.now_ms);
+    }
     match page {
         Some("relay") => {
             no_query(req)?;
-            let figures = health::read(ctx.db, ctx.now_ms).map_err(Problem::storage)?;
+            let figures = RelayFigures {
+                figures: health::read(ctx.db, ctx.now_ms).map_err(Problem::storage)?,
+                heartbeat: heartbeat::view(ctx.kv, ctx.now_ms),
+            };
             Ok(ApiResponse::json(200, &figures))
         }
         _ => {

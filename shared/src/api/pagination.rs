@@ -28,7 +28,17 @@ fn decode_cursor(cursor: &str) -> Option<i64> {
 
 /// Parses `limit` and `cursor` from a query string; any other parameter is an error.
 pub fn parse_page(query: &str) -> Result<PageRequest, Problem> {
+    parse_page_with(query, &[]).map(|(page, _)| page)
+}
+
+/// As [`parse_page`], also taking the parameters named in `own` (a route's filters),
+/// returned as given, each at most once.
+pub fn parse_page_with(
+    query: &str,
+    own: &[&str],
+) -> Result<(PageRequest, Vec<(String, String)>), Problem> {
     let bad = |detail: String| Problem::new(400, "invalid_query", detail);
+    let mut taken: Vec<(String, String)> = Vec::new();
     let mut page = PageRequest {
         after: 0,
         limit: DEFAULT_LIMIT,
@@ -50,10 +60,16 @@ pub fn parse_page(query: &str) -> Result<PageRequest, Problem> {
                 page.after = decode_cursor(&value)
                     .ok_or_else(|| bad(format!("cursor `{value}` is not one this API issued")))?;
             }
+            name if own.contains(&name) => {
+                if taken.iter().any(|(n, _)| n == name) {
+                    return Err(bad(format!("query parameter `{name}` is given twice")));
+                }
+                taken.push((name.to_string(), value.into_owned()));
+            }
             other => return Err(bad(format!("unknown query parameter `{other}`"))),
         }
     }
-    Ok(page)
+    Ok((page, taken))
 }
 
 #[cfg(test)]

@@ -11,11 +11,13 @@ pub mod deliver;
 pub mod event;
 pub mod feed;
 pub mod health;
+pub mod heartbeat;
 pub mod notify;
 pub mod reconcile;
 pub mod totals;
 
 use crate::payments::stripe::HttpSend;
+use crate::storage::key_value::KeyValue;
 use crate::storage::{DbError, SqlExecutor};
 use deliver::{Delivered, Queue};
 use event::OutboxEvent;
@@ -93,12 +95,26 @@ pub struct Relay<'a> {
     pub clock: &'a dyn Fn() -> i64,
     pub new_id: &'a dyn Fn() -> String,
     pub sweep: Option<abandoned::Sweep<'a>>,
+    /// Where each scheduled run leaves its heartbeat (the app's key-value store).
+    pub heartbeat: Option<&'a dyn KeyValue>,
 }
 
 impl Relay<'_> {
     /// One run: batches until the outbox is drained or the time budget is spent, then
-    /// the due deliveries.
+    /// the due deliveries. Leaves a heartbeat whatever the outcome; a heartbeat that
+    /// cannot be stored is logged and does not fail the run.
     pub fn run(&self) -> Result<RunReport, RelayError> {
+        let outcome = self.run_once();
+        if let Some(kv) = self.heartbeat {
+            let beat = heartbeat::Heartbeat::of(&outcome, (self.clock)());
+            if let Err(e) = heartbeat::record(kv, &beat) {
+                eprintln!("relay heartbeat not stored: {e}");
+            }
+        }
+        outcome
+    }
+
+    fn run_once(&self) -> Result<RunReport, RelayError> {
         let s = self.settings;
         let report = self.timed(|report| {
             if let Some(sweep) = &self.sweep {

@@ -2,9 +2,11 @@
 //! the `database_backend` variable is `sqlite` (Spin's `default` database) or `postgres`
 //! (at `postgres_url`).
 
-use super::{variables, SpinPostgres, SpinSqlite};
-use crate::api::ApiRequest;
+use super::sqlite::Synchronous;
+use super::{spin_response, variables, SpinPostgres, SpinSqlite};
+use crate::api::{ApiRequest, Problem};
 use crate::storage::SqlExecutor;
+use spin_sdk::http::Response;
 
 /// What a request will do with its connection. A reader skips the writers' durability
 /// setting (`sqlite_synchronous`): one variable and one statement less per read, which
@@ -25,20 +27,65 @@ impl Access {
     }
 }
 
-pub fn open_database(access: Access) -> anyhow::Result<Box<dyn SqlExecutor>> {
-    match variables::get("database_backend")?
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "sqlite" => Ok(Box::new(match access {
-            Access::Read => SpinSqlite::open_reader()?,
-            Access::Write => SpinSqlite::open_default(&variables::get("sqlite_synchronous")?)?,
-        })),
-        "postgres" => Ok(Box::new(SpinPostgres::open(&variables::get(
-            "postgres_url",
-        )?)?)),
-        other => {
-            anyhow::bail!("variable database_backend must be sqlite or postgres, not `{other}`")
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A variable is missing or wrong: the operator's to fix, retrying will not help.
+    #[error("{0:#}")]
+    Misconfigured(anyhow::Error),
+    /// The database refused or did not answer (a full Postgres, a locked file): worth
+    /// retrying, here or on another instance.
+    #[error("{0:#}")]
+    Unavailable(anyhow::Error),
+}
+
+impl OpenError {
+    /// The client's answer; the cause goes to the log, not to the client.
+    pub fn problem(&self) -> Problem {
+        match self {
+            OpenError::Misconfigured(_) => Problem::new(
+                500,
+                "misconfigured",
+                "the service is misconfigured; its log says how",
+            ),
+            OpenError::Unavailable(_) => Problem::new(
+                503,
+                "storage_unavailable",
+                "the database cannot take the request right now; retry shortly",
+            )
+            .with_header("retry-after", "1"),
         }
     }
+}
+
+pub fn open_database(access: Access) -> Result<Box<dyn SqlExecutor>, OpenError> {
+    let setting = |name: &str| variables::get(name).map_err(|e| OpenError::Misconfigured(e.into()));
+    let backend = setting("database_backend")?.to_ascii_lowercase();
+    let opened: anyhow::Result<Box<dyn SqlExecutor>> = match backend.as_str() {
+        "sqlite" => match access {
+            Access::Read => SpinSqlite::open_reader().map(|db| Box::new(db) as _),
+            Access::Write => {
+                let synchronous = Synchronous::parse(&setting("sqlite_synchronous")?)
+                    .map_err(OpenError::Misconfigured)?;
+                SpinSqlite::open_default(synchronous).map(|db| Box::new(db) as _)
+            }
+        },
+        "postgres" => SpinPostgres::open(&setting("postgres_url")?).map(|db| Box::new(db) as _),
+        other => {
+            return Err(OpenError::Misconfigured(anyhow::anyhow!(
+                "variable database_backend must be sqlite or postgres, not `{other}`"
+            )))
+        }
+    };
+    opened.map_err(OpenError::Unavailable)
+}
+
+/// The database for a request, or the answer to give when it cannot be had: 503 with
+/// Retry-After while it is unavailable (the balancer then tries another instance, and a
+/// donor's retry with the same key is safe), 500 when it is misconfigured.
+pub fn open_for_request(access: Access) -> Result<Box<dyn SqlExecutor>, Response> {
+    open_database(access).map_err(|e| {
+        eprintln!("opening the database: {e}");
+        spin_response(e.problem().into_response())
+    })
 }

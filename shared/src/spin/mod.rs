@@ -3,6 +3,7 @@
 
 mod database;
 mod http;
+mod key_value;
 mod postgres;
 mod provider;
 mod relay;
@@ -10,8 +11,9 @@ mod request;
 mod respond;
 mod sqlite;
 
-pub use database::{open_database, Access};
+pub use database::{open_database, open_for_request, Access, OpenError};
 pub use http::SpinHttp;
+pub use key_value::DefaultStore;
 pub use postgres::SpinPostgres;
 pub use provider::ProviderSettings;
 use relay::relay_after_response;

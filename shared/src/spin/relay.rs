@@ -6,6 +6,7 @@ use crate::relay::abandoned::Sweep;
 use crate::relay::feed::FeedSettings;
 use crate::relay::notify::NotifySettings;
 use crate::relay::{Relay, RelaySettings};
+use crate::storage::key_value::KeyValue;
 use crate::storage::SqlExecutor;
 use anyhow::Context;
 
@@ -74,13 +75,15 @@ pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
         provider: &stripe,
         after_ms: after_secs.saturating_mul(1000),
     });
-    relay_over(db.as_ref(), sweep, body)
+    let kv = super::DefaultStore::default();
+    relay_over(db.as_ref(), sweep, Some(&kv), body)
 }
 
 /// Runs `body` with a relay over `db` (a connection the caller already holds).
 fn relay_over<T>(
     db: &dyn SqlExecutor,
     sweep: Option<Sweep<'_>>,
+    heartbeat: Option<&dyn KeyValue>,
     body: impl FnOnce(&Relay<'_>) -> T,
 ) -> anyhow::Result<T> {
     let settings = relay_settings_from_variables()?;
@@ -91,6 +94,7 @@ fn relay_over<T>(
         clock: &now_ms,
         new_id: &new_id,
         sweep,
+        heartbeat,
     };
     Ok(body(&relay))
 }
@@ -104,7 +108,7 @@ pub fn relay_after_response(db: &dyn SqlExecutor) {
     let outcome = variables::get("relay_after_response")
         .map_err(anyhow::Error::from)
         .and_then(|raw| match raw.trim() {
-            "true" => relay_over(db, None, |relay| relay.publish_one_batch().map(drop))?
+            "true" => relay_over(db, None, None, |relay| relay.publish_one_batch().map(drop))?
                 .context("relaying after the response"),
             "false" => Ok(()),
             other => {

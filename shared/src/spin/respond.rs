@@ -1,7 +1,7 @@
 //! Answering through the response outparam, for handlers with work left after the client
 //! has its answer (Spin keeps the instance until the handler returns).
 
-use super::{open_database, relay_after_response, Access};
+use super::{open_for_request, relay_after_response, Access};
 use crate::storage::SqlExecutor;
 use spin_sdk::http::{IntoResponse, OutgoingResponse, Response, ResponseOutparam};
 
@@ -26,9 +26,9 @@ pub async fn answer_then_relay(
     out: ResponseOutparam,
     answer: impl FnOnce(&dyn SqlExecutor) -> anyhow::Result<Response>,
 ) {
-    let db = match open_database(Access::Write) {
+    let db = match open_for_request(Access::Write) {
         Ok(db) => db,
-        Err(e) => return respond(out, Err(e)).await,
+        Err(refused) => return respond(out, Ok(refused)).await,
     };
     respond(out, answer(db.as_ref())).await;
     relay_after_response(db.as_ref());

@@ -6,18 +6,37 @@ use spin_sdk::sqlite::{Connection, Error as SqliteError, Value};
 /// The default SQLite database, with the connection settings the app relies on.
 pub struct SpinSqlite(Connection);
 
-impl SpinSqlite {
-    /// Opens the `default` database. `synchronous` is `NORMAL` or `FULL` (see README).
-    pub fn open_default(synchronous: &str) -> anyhow::Result<Self> {
-        let sync = match synchronous.to_ascii_uppercase().as_str() {
-            "FULL" => "FULL",
-            "NORMAL" => "NORMAL",
+/// The writers' durability (`sqlite_synchronous`, see README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Normal,
+    Full,
+}
+
+impl Synchronous {
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        match raw.trim().to_ascii_uppercase().as_str() {
+            "FULL" => Ok(Synchronous::Full),
+            "NORMAL" => Ok(Synchronous::Normal),
             other => {
                 anyhow::bail!("variable sqlite_synchronous must be NORMAL or FULL, not `{other}`")
             }
-        };
+        }
+    }
+
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+            Synchronous::Full => "PRAGMA synchronous = FULL",
+        }
+    }
+}
+
+impl SpinSqlite {
+    /// Opens the `default` database for writing.
+    pub fn open_default(synchronous: Synchronous) -> anyhow::Result<Self> {
         let conn = Connection::open_default()?;
-        conn.execute(&format!("PRAGMA synchronous = {sync}"), &[])?;
+        conn.execute(synchronous.pragma(), &[])?;
         conn.execute("PRAGMA busy_timeout = 5000", &[])?;
         Ok(Self(conn))
     }

@@ -1,11 +1,14 @@
-//! The storage port: a minimal SQL executor that the Spin SQLite and Postgres interfaces
-//! (and rusqlite in native tests) implement, plus the repositories written against it.
+//! The storage ports: a minimal SQL executor that the Spin SQLite and Postgres interfaces
+//! (and rusqlite in native tests) implement, the repositories written against it, and the
+//! key-value port.
 
 pub mod campaigns;
 pub mod disputes;
 pub mod idempotency;
+pub mod key_value;
 pub mod migrations;
 pub mod money_back;
+pub mod operator_views;
 pub mod outbox;
 pub mod pledge_lists;
 pub mod pledges;
