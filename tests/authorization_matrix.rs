@@ -90,6 +90,7 @@ async fn every_route_lets_in_exactly_its_callers() {
     };
     let calls = vec![
         call(Method::GET, "/health", "/health".into(), Policy::Public),
+        call(Method::GET, "/metrics", "/metrics".into(), Policy::Public),
         call(
             Method::GET,
             "/api/v1/campaigns",

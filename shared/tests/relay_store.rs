@@ -13,7 +13,9 @@ use careforall::relay::feed::FeedSettings;
 use careforall::relay::heartbeat::{self, Heartbeat, HeartbeatView};
 use careforall::relay::notify::NotifySettings;
 use careforall::relay::{apply, health, reconcile, totals, Relay, RelaySettings};
+use careforall::storage::business_metrics;
 use careforall::storage::key_value::{KeyValue, KvError};
+use careforall::storage::metric_counts;
 use careforall::storage::provider_events::{apply_provider_event, ProviderEvent};
 use careforall::storage::SqlExecutor;
 use std::collections::HashMap;
@@ -384,5 +386,56 @@ fn every_run_leaves_a_heartbeat_and_a_failing_store_does_not_fail_the_run(test_d
     kv.set(heartbeat::KEY, b"not json").unwrap();
     let HeartbeatView::Unreadable { error } = heartbeat::view(&kv, 9_000) else { panic!("garbage read as a heartbeat") };
     assert!(error.contains("relay/heartbeat"), "{error}");
+}
+
+fn the_metrics_counts_follow_the_books_and_a_new_table_starts_from_them(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    donation_day(db);
+    let settings = settings(vec!["http://subscriber.test/events".into()]);
+    // The first sends are refused: a retried delivery is not a finished one.
+    let gateway = Gateway { refuse_first: AtomicU64::new(3), ..Gateway::default() };
+    let now = AtomicI64::new(5_000);
+    let clock = || now.load(Ordering::SeqCst);
+    for _ in 0..4 {
+        relay(db, &gateway, &settings, &clock).run().unwrap();
+        now.fetch_add(10_000, Ordering::SeqCst);
+    }
+    let m = business_metrics::read(db, clock()).unwrap();
+    assert_eq!(m.relay_backlog, 0);
+    for (status, n) in &m.pledges {
+        let stored = count(db, &format!("SELECT COUNT(*) AS n FROM pledges WHERE status = '{}'", status.as_str()));
+        assert_eq!(*n, stored, "{status:?}");
+    }
+    assert!(m.pledges.iter().filter(|(_, n)| *n > 0).count() >= 3, "{:?}", m.pledges);
+    let usd = &m.money["USD"];
+    let sum = |column: &str| count(db, &format!("SELECT CAST(SUM({column}) AS BIGINT) AS n FROM pledges")) as u64;
+    assert_eq!(usd.captured_minor, sum("captured_minor"));
+    assert_eq!(usd.refunded_minor, sum("refunded_minor"));
+    assert_eq!(usd.raised_minor(), sum("captured_minor") - sum("refunded_minor"));
+    for (queue, table) in [(&m.notifications, "notifications"), (&m.feed, "feed_deliveries")] {
+        let by = |state: &str| count(db, &format!("SELECT COUNT(*) AS n FROM {table} WHERE status = '{state}'")) as u64;
+        assert_eq!((queue.pending, queue.sent, queue.failed), (by("pending"), by("sent"), by("failed")), "{table}");
+        assert!(queue.sent > 0, "{table}");
+    }
+    let text = careforall::api::metrics::render(&m);
+    assert!(text.contains(&format!("careforall_captured_minor{{currency=\"USD\"}} {}", usd.captured_minor)), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+
+    // The migration that makes the table starts it from what the relay already did.
+    let non_zero = || {
+        let mut counts = metric_counts::read_all(db).unwrap();
+        counts.retain(|_, n| *n != 0);
+        counts
+    };
+    let kept = non_zero();
+    db.execute("DELETE FROM metric_counts", &[]).unwrap();
+    let statements = test_db.migration_statements("0006_metrics");
+    for run in ["first", "again (every start)"] {
+        for statement in &statements {
+            db.execute(statement, &[]).unwrap();
+        }
+        assert_eq!(non_zero(), kept, "migration applied {run}");
+    }
 }
 }

@@ -9,6 +9,7 @@ pub mod donor_history;
 pub mod health;
 pub mod idempotent;
 pub mod json;
+pub mod metrics;
 pub mod operator_views;
 pub mod pagination;
 pub mod pledges;

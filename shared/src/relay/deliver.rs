@@ -7,6 +7,7 @@
 use super::feed::SIGNATURE_HEADER;
 use crate::payments::signature;
 use crate::payments::stripe::{HttpRequest, HttpSend};
+use crate::storage::metric_counts::{self, Deltas};
 use crate::storage::tx::{skip_locked, transaction};
 use crate::storage::{DbError, SqlExecutor, SqlValue};
 use serde::Serialize;
@@ -26,6 +27,14 @@ impl Queue {
         match self {
             Queue::Notifications => "notifications",
             Queue::Feed => "feed_deliveries",
+        }
+    }
+
+    /// Its finished deliveries' name in `metric_counts`.
+    fn count_name(self) -> &'static str {
+        match self {
+            Queue::Notifications => metric_counts::NOTIFICATIONS,
+            Queue::Feed => metric_counts::FEED,
         }
     }
 }
@@ -102,7 +111,9 @@ fn request(out: &Outgoing, signing_secret: Option<&[u8]>, now_secs: i64) -> Http
     }
 }
 
-/// Writes each send's outcome: sent, retried after a backoff, or given up.
+/// Writes each send's outcome: sent, retried after a backoff, or given up; the finished
+/// ones are counted for the metrics only where this relay's write took (a row another
+/// relay finished after this one's lease ran out is not counted twice).
 fn record(
     db: &dyn SqlExecutor,
     queue: Queue,
@@ -111,6 +122,7 @@ fn record(
     now: i64,
 ) -> Result<Delivered, DbError> {
     let mut done = Delivered::default();
+    let mut finished = Deltas::default();
     for (out, error) in claimed.iter().zip(outcomes) {
         // (status, sent_at_ms, next_attempt_ms)
         let (status, sent_at, next_attempt) = match &error {
@@ -127,10 +139,10 @@ fn record(
                 ("pending", None, Some(now + backoff_ms(out.attempts)))
             }
         };
-        db.execute(
+        let written = db.query(
             &format!(
                 "UPDATE {} SET status = ?2, sent_at_ms = ?3, next_attempt_ms = COALESCE(?4, next_attempt_ms), \
-                 claimed_until_ms = NULL, last_error = ?5 WHERE id = ?1 AND status = 'pending'",
+                 claimed_until_ms = NULL, last_error = ?5 WHERE id = ?1 AND status = 'pending' RETURNING id",
                 queue.table()
             ),
             &[
@@ -141,7 +153,11 @@ fn record(
                 error.into(),
             ],
         )?;
+        if status != "pending" && written.first().is_some() {
+            finished.add(queue.count_name(), status, 1);
+        }
     }
+    finished.apply(db)?;
     Ok(done)
 }
 

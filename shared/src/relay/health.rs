@@ -124,7 +124,7 @@ pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<RelayHealth, DbError> {
     })
 }
 
-fn run_stats(db: &dyn SqlExecutor) -> Result<RunStats, DbError> {
+pub fn run_stats(db: &dyn SqlExecutor) -> Result<RunStats, DbError> {
     let rows = db.query(
         "SELECT started_at_ms, duration_ms, events FROM relay_runs ORDER BY id DESC LIMIT ?1",
         &[RUNS_SAMPLED.into()],

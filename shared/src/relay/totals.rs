@@ -5,6 +5,7 @@
 use super::event::PledgeEvent;
 use crate::domain::pledge::PledgeStatus;
 use crate::domain::totals::{advance, Contribution, ImpossibleTotals, Snapshot, Totals};
+use crate::storage::metric_counts::{self, Deltas};
 use crate::storage::tx::for_update;
 use crate::storage::{placeholders, row_placeholders, DbError, Row, SqlExecutor, SqlValue};
 use std::collections::{BTreeMap, BTreeSet};
@@ -177,10 +178,19 @@ pub fn consume(
 
     let mut campaigns: BTreeMap<&str, CampaignDelta> = BTreeMap::new();
     let mut moved: Vec<&PledgeEvent> = Vec::new();
+    let mut by_status = Deltas::default();
     for (pledge_id, e) in &newest {
-        let Some(step) = advance(applied.get(*pledge_id), &e.change.snapshot()) else {
+        let before = applied.get(*pledge_id);
+        let Some(step) = advance(before, &e.change.snapshot()) else {
             continue;
         };
+        let was = before.map(|s| s.state.status);
+        if was != Some(e.change.to) {
+            if let Some(was) = was {
+                by_status.add(metric_counts::PLEDGES, was.as_str(), -1);
+            }
+            by_status.add(metric_counts::PLEDGES, e.change.to.as_str(), 1);
+        }
         let c = campaigns.entry(e.change.campaign_id.as_str()).or_default();
         c.currency.clone_from(&e.change.currency);
         c.delta = c.delta + step.delta;
@@ -198,6 +208,7 @@ pub fn consume(
         return Ok(effects);
     }
     store_projection(db, &moved)?;
+    by_status.apply(db)?;
     for (campaign_id, c) in &mut campaigns {
         c.last_event_id = last_event[campaign_id];
     }

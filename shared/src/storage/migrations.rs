@@ -23,6 +23,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0005_disputes",
         include_str!("../../../migrations/sqlite/0005_disputes.sql"),
     ),
+    (
+        "0006_metrics",
+        include_str!("../../../migrations/sqlite/0006_metrics.sql"),
+    ),
 ];
 
 /// Postgres scripts in order, equally idempotent.
@@ -46,5 +50,9 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0005_disputes",
         include_str!("../../../migrations/postgres/0005_disputes.sql"),
+    ),
+    (
+        "0006_metrics",
+        include_str!("../../../migrations/postgres/0006_metrics.sql"),
     ),
 ];

@@ -2,10 +2,12 @@
 //! (and rusqlite in native tests) implement, the repositories written against it, and the
 //! key-value port.
 
+pub mod business_metrics;
 pub mod campaigns;
 pub mod disputes;
 pub mod idempotency;
 pub mod key_value;
+pub mod metric_counts;
 pub mod migrations;
 pub mod money_back;
 pub mod operator_views;

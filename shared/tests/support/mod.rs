@@ -292,6 +292,28 @@ impl TestDb {
             TestDb::Postgres(t) => Box::new(t.connect()),
         }
     }
+
+    /// The statements of one migration script of this backend, comments dropped.
+    pub fn migration_statements(&self, name: &str) -> Vec<String> {
+        let scripts = match self {
+            TestDb::Sqlite(_) => careforall::storage::migrations::SQLITE,
+            TestDb::Postgres(_) => careforall::storage::migrations::POSTGRES,
+        };
+        let (_, script) = scripts
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no migration {name}"));
+        let code: String = script
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        code.split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// Runs a test body once per backend: `fn name(db: &TestDb)` becomes `name::sqlite` and
