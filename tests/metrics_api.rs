@@ -95,6 +95,14 @@ async fn the_figures_equal_the_books_once_the_relay_is_idle(backend: Backend) {
         .await
         .unwrap();
     app.relay_idle(Duration::from_secs(30), true).await.unwrap();
+    // A donor's retry is replayed; the same key for another amount is a conflict.
+    let replay = app
+        .pledge(Some("k1"), &pledge_body(&campaign, 2_500, "d1@example.org"))
+        .await;
+    assert_eq!(replay.status, 201, "{}", replay.raw);
+    app.pledge(Some("k1"), &pledge_body(&campaign, 2_600, "d1@example.org"))
+        .await
+        .problem(422, "idempotency_key_reused");
     let refund = app
         .refund(&ids[0], "r1", &json!({ "amount_minor": 1_500 }))
         .await;
@@ -142,6 +150,10 @@ async fn the_figures_equal_the_books_once_the_relay_is_idle(backend: Backend) {
         // Three receipts (one per captured pledge); an admin alert may add more.
         ("careforall_notifications{state=\"pending\"}", 0.0),
         ("careforall_notifications{state=\"failed\"}", 0.0),
+        ("careforall_idempotent_answers{answer=\"replay\"}", 1.0),
+        ("careforall_idempotent_answers{answer=\"conflict\"}", 1.0),
+        ("careforall_idempotent_answers{answer=\"in_progress\"}", 0.0),
+        ("careforall_webhook_deliveries{outcome=\"invalid\"}", 0.0),
     ];
     for (series, value) in expected {
         assert_eq!(m.get(series), Some(&value), "{series} in\n{}", page.raw);
@@ -149,6 +161,24 @@ async fn the_figures_equal_the_books_once_the_relay_is_idle(backend: Backend) {
     assert!(
         m["careforall_notifications{state=\"sent\"}"] >= 3.0,
         "{}",
+        page.raw
+    );
+    // Every webhook the simulator delivered is counted once, by its outcome.
+    let webhooks: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("careforall_webhook_deliveries{"))
+        .map(|(_, v)| v)
+        .sum();
+    let delivered = app.sim_get("/_sim/deliveries").await.unwrap();
+    assert!(
+        m["careforall_webhook_deliveries{outcome=\"applied\"}"] >= 5.0,
+        "{}",
+        page.raw
+    );
+    assert_eq!(
+        webhooks,
+        delivered["delivered"].as_f64().unwrap(),
+        "{delivered} vs\n{}",
         page.raw
     );
     assert!(

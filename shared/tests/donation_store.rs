@@ -9,7 +9,7 @@ use careforall::domain::pledge::{PaymentEvent, PledgeStatus};
 use careforall::domain::refund::RefundStatus;
 use careforall::payments::report::{RefundReport, Report};
 use careforall::storage::pledges::{self, NewPledge};
-use careforall::storage::provider_events::{apply_provider_event, ProviderEvent};
+use careforall::storage::provider_events::{apply_provider_event, ProviderEvent, Via};
 use careforall::storage::{idempotency, tx::transaction, DbError, SqlExecutor};
 use support::fixtures::{self, count, shuffle};
 use support::TestDb;
@@ -104,7 +104,7 @@ fn two_hundred_pledges_with_every_event_delivered_five_times_in_shuffled_order(t
     for (event_id, kind, pledge_id, event) in &deliveries {
         let processed = apply_provider_event(
             db,
-            &ProviderEvent { event_id, kind, payment_id: &format!("pi_{pledge_id}"), pledge_id: None, reports: std::slice::from_ref(event) },
+            &ProviderEvent { event_id, kind, payment_id: &format!("pi_{pledge_id}"), pledge_id: None, reports: std::slice::from_ref(event), via: Via::Webhook },
             &|| 20,
         )
         .unwrap();
@@ -131,7 +131,7 @@ fn an_event_for_an_unknown_payment_is_recorded_and_answered_the_same_way_again(t
     let db = test_db.connect();
     let db = db.as_ref();
     let reports = [Report::Payment(PaymentEvent::Captured { captured_minor: 5 })];
-    let input = ProviderEvent { event_id: "evt_x", kind: "payment_intent.succeeded", payment_id: "pi_nobody", pledge_id: None, reports: &reports };
+    let input = ProviderEvent { event_id: "evt_x", kind: "payment_intent.succeeded", payment_id: "pi_nobody", pledge_id: None, reports: &reports, via: Via::Webhook };
     let first = apply_provider_event(db, &input, &|| 1).unwrap();
     assert_eq!(first.outcome, "unknown_payment");
     let again = apply_provider_event(db, &input, &|| 2).unwrap();
@@ -168,7 +168,7 @@ both_backends! {
                     s.spawn(|| {
                         let db = test_db.connect();
                         let reports = [Report::Payment(PaymentEvent::Captured { captured_minor: 700 })];
-                        let input = ProviderEvent { event_id: "evt_same", kind: "payment_intent.succeeded", payment_id: "pi_p1", pledge_id: None, reports: &reports };
+                        let input = ProviderEvent { event_id: "evt_same", kind: "payment_intent.succeeded", payment_id: "pi_p1", pledge_id: None, reports: &reports, via: Via::Webhook };
                         let p = apply_provider_event(db.as_ref(), &input, &|| 30).unwrap();
                         (p.response_body, p.replayed)
                     })

@@ -13,7 +13,7 @@ use careforall::payments::provider::{
 };
 use careforall::payments::report::Report;
 use careforall::storage::key_value::{KeyValue, KvError};
-use careforall::storage::provider_events::{apply_provider_event, ProviderEvent};
+use careforall::storage::provider_events::{apply_provider_event, ProviderEvent, Via};
 use careforall::storage::SqlExecutor;
 use serde_json::Value;
 use support::fixtures::{campaign, pledge};
@@ -90,6 +90,7 @@ fn event(db: &dyn SqlExecutor, pledge_id: &str, event_id: &str, report: PaymentE
             payment_id: &payment_id,
             pledge_id: Some(pledge_id),
             reports: &[Report::Payment(report)],
+            via: Via::Webhook,
         },
         &|| at,
     )

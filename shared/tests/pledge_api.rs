@@ -215,6 +215,8 @@ both_backends! {
         let pledge_id = first["pledge"]["id"].as_str().unwrap();
         assert_eq!(ledger_payments_for(pledge_id), 1);
         assert_eq!(count(db, "pledges"), 1);
+        let counts = careforall::storage::metric_counts::read_all(db).unwrap();
+        assert_eq!(counts.get(&("idempotency".into(), "replay".into())), Some(&1), "{counts:?}");
     }
 
     fn the_same_key_with_another_body_is_refused_and_writes_nothing(test_db: &TestDb) {

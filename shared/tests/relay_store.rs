@@ -16,7 +16,7 @@ use careforall::relay::{apply, health, reconcile, totals, Relay, RelaySettings};
 use careforall::storage::business_metrics;
 use careforall::storage::key_value::{KeyValue, KvError};
 use careforall::storage::metric_counts;
-use careforall::storage::provider_events::{apply_provider_event, ProviderEvent};
+use careforall::storage::provider_events::{apply_provider_event, ProviderEvent, Via};
 use careforall::storage::SqlExecutor;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -120,6 +120,7 @@ fn event(db: &dyn SqlExecutor, pledge_id: &str, event_id: &str, report: Report) 
             payment_id: &payment_id,
             pledge_id: Some(pledge_id),
             reports: &[report],
+            via: Via::Webhook,
         },
         &|| 20,
     )
@@ -418,6 +419,13 @@ fn the_metrics_counts_follow_the_books_and_a_new_table_starts_from_them(test_db:
         assert_eq!((queue.pending, queue.sent, queue.failed), (by("pending"), by("sent"), by("failed")), "{table}");
         assert!(queue.sent > 0, "{table}");
     }
+    // Every delivery counted once by its outcome: each event was delivered twice.
+    let outcome = |o: &str| m.webhooks.iter().find(|(l, _)| l == o).map_or(0, |(_, n)| *n);
+    let processed = count(db, "SELECT COUNT(*) AS n FROM processed_provider_events");
+    let applied = count(db, "SELECT COUNT(*) AS n FROM processed_provider_events WHERE outcome = 'applied'");
+    assert_eq!(outcome("applied"), applied);
+    assert_eq!(outcome("duplicate"), processed, "{:?}", m.webhooks);
+    assert_eq!(m.webhooks.iter().map(|(_, n)| n).sum::<i64>(), 2 * processed, "{:?}", m.webhooks);
     let text = careforall::api::metrics::render(&m);
     assert!(text.contains(&format!("careforall_captured_minor{{currency=\"USD\"}} {}", usd.captured_minor)), "{text}");
     assert!(text.ends_with("# EOF\n"), "{text}");

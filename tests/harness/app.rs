@@ -237,7 +237,7 @@ impl App {
         self.host.signal(libc::SIGKILL);
     }
 
-    async fn sim_get(&self, path: &str) -> Result<Value> {
+    pub async fn sim_get(&self, path: &str) -> Result<Value> {
         Ok(reqwest::get(format!("{}{path}", self.sim_url))
             .await?
             .json()

@@ -176,6 +176,26 @@ pub fn render(m: &BusinessMetrics) -> String {
         "External feed deliveries by state",
         &m.feed,
     );
+    let webhooks = family(
+        &mut r,
+        "careforall_webhook_deliveries",
+        "Provider event deliveries by outcome (a bad signature never reaches the store: see the host's 401s)",
+    );
+    for (outcome, n) in &m.webhooks {
+        webhooks
+            .get_or_create(&vec![("outcome", outcome.clone())])
+            .set(*n);
+    }
+    let idempotency = family(
+        &mut r,
+        "careforall_idempotent_answers",
+        "Requests answered from an Idempotency-Key's earlier use: replay, in_progress (409), conflict (422)",
+    );
+    for (answer, n) in &m.idempotency {
+        idempotency
+            .get_or_create(&vec![("answer", answer.to_string())])
+            .set(*n);
+    }
     let mut out = String::new();
     encode(&mut out, &r).expect("writing to a String cannot fail");
     out

@@ -12,7 +12,7 @@ use crate::domain::text::BoundedText;
 use crate::payments::provider::{CreateRefund, PaymentProvider, ProviderError, ProviderRefund};
 use crate::payments::report::{RefundReport, Report};
 use crate::storage::pledges::{self, Pledge};
-use crate::storage::provider_events::{apply_provider_event, ProviderEvent};
+use crate::storage::provider_events::{apply_provider_event, ProviderEvent, Via};
 use crate::storage::refunds::{self, NewRefund, Refund, RefundStatus, Refusal, Reserved};
 use crate::storage::{idempotency, DbError, SqlExecutor};
 use serde::{Deserialize, Serialize};
@@ -260,6 +260,7 @@ fn record_answer(
                 status: answer.status,
                 failure: answer.failure.clone(),
             })],
+            via: Via::Answer,
         },
         ctx.clock,
     )?;

@@ -4,7 +4,7 @@
 use super::{post_only, ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::payments::signature::{verify, SignatureError, DEFAULT_TOLERANCE_SECS};
 use crate::payments::stripe_events::{parse_webhook, ParsedWebhook};
-use crate::storage::provider_events::{apply_provider_event, ProviderEvent};
+use crate::storage::provider_events::{apply_provider_event, ProviderEvent, Via};
 use crate::storage::SqlExecutor;
 
 pub const PATH: &str = "/api/v1/payments/webhook";
@@ -58,6 +58,7 @@ fn receive(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
             payment_id: &event.payment_id,
             pledge_id: event.pledge_id.as_deref(),
             reports: &event.reports,
+            via: Via::Webhook,
         },
         ctx.clock,
     )?;

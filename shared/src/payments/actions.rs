@@ -9,7 +9,7 @@ use super::provider::{
 use crate::domain::pledge::{PaymentEvent, PledgeStatus};
 use crate::payments::report::Report;
 use crate::storage::pledges::{self, Pledge};
-use crate::storage::provider_events::{apply_provider_event, ProviderEvent};
+use crate::storage::provider_events::{apply_provider_event, ProviderEvent, Via};
 use crate::storage::{DbError, SqlExecutor};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,7 @@ fn record(
             payment_id: pledge.provider_payment_id.as_deref().unwrap_or(""),
             pledge_id: Some(&pledge.id),
             reports: &[Report::Payment(event)],
+            via: Via::Answer,
         },
         clock,
     )?;

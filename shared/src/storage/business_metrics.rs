@@ -3,7 +3,7 @@
 //! (one row per campaign), the relay's health, and the queues' pending rows (their
 //! partial indexes). Nothing here counts pledges, events or notifications.
 
-use super::metric_counts::{self, FEED, NOTIFICATIONS, PLEDGES};
+use super::metric_counts::{self, FEED, IDEMPOTENCY, NOTIFICATIONS, PLEDGES, WEBHOOKS};
 use super::{DbError, SqlExecutor};
 use crate::domain::pledge::PledgeStatus;
 use crate::relay::health;
@@ -49,7 +49,21 @@ pub struct BusinessMetrics {
     pub run_duration_p99_ms: i64,
     pub notifications: Queue,
     pub feed: Queue,
+    /// Provider event deliveries by outcome, every known outcome included.
+    pub webhooks: Vec<(String, i64)>,
+    /// Requests answered from a key's earlier use: replay, in_progress, conflict.
+    pub idempotency: Vec<(&'static str, i64)>,
 }
+
+/// What a provider event delivery can do (`storage::provider_events`).
+pub const WEBHOOK_OUTCOMES: [&str; 6] = [
+    "applied",
+    "recorded",
+    "stale",
+    "duplicate",
+    "invalid",
+    "unknown_payment",
+];
 
 pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<BusinessMetrics, DbError> {
     let counts = metric_counts::read_all(db)?;
@@ -81,6 +95,11 @@ pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<BusinessMetrics, DbErro
         run_duration_p99_ms: runs.duration_p99_ms,
         notifications: finished(NOTIFICATIONS, pending(db, "notifications")?),
         feed: finished(FEED, pending(db, "feed_deliveries")?),
+        webhooks: with_known(&counts, WEBHOOKS, &WEBHOOK_OUTCOMES),
+        idempotency: ["replay", "in_progress", "conflict"]
+            .into_iter()
+            .map(|answer| (answer, count(IDEMPOTENCY, answer)))
+            .collect(),
     })
 }
 
@@ -117,4 +136,23 @@ fn pending(db: &dyn SqlExecutor, table: &str) -> Result<u64, DbError> {
     rows.first()
         .ok_or_else(|| DbError::Other("COUNT returned no row".into()))?
         .u64("n")
+}
+
+/// The counts under `name`: every label in `known` (zero if none yet), then any other.
+fn with_known(
+    counts: &BTreeMap<(String, String), i64>,
+    name: &str,
+    known: &[&str],
+) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = known.iter().map(|l| (l.to_string(), 0)).collect();
+    for ((n, label), value) in counts {
+        if n != name {
+            continue;
+        }
+        match out.iter_mut().find(|(l, _)| l == label) {
+            Some(entry) => entry.1 = *value,
+            None => out.push((label.clone(), *value)),
+        }
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! The idempotency-key store: acquire a key (deciding replay, conflict or go), note
 //! progress, store the final answer.
 
+use super::metric_counts::{self, IDEMPOTENCY};
 use super::tx::{for_update, transaction};
 use super::{DbError, SqlExecutor, SqlValue};
 use crate::domain::idempotency::{decide, KeyDecision, RecoveryPoint, StoredKey, KEY_TTL_MS};
@@ -90,7 +91,9 @@ pub fn claim(
                 &[scope.into(), key.into(), now_ms.into()],
             )?;
         }
-        KeyDecision::Replay { .. } | KeyDecision::InFlight | KeyDecision::Mismatch => {}
+        KeyDecision::Replay { .. } => metric_counts::bump(db, IDEMPOTENCY, "replay", key)?,
+        KeyDecision::InFlight => metric_counts::bump(db, IDEMPOTENCY, "in_progress", key)?,
+        KeyDecision::Mismatch => metric_counts::bump(db, IDEMPOTENCY, "conflict", key)?,
     }
     Ok(decision)
 }

@@ -11,6 +11,16 @@ pub const PLEDGES: &str = "pledges";
 pub const NOTIFICATIONS: &str = "notifications";
 /// Feed deliveries finished (label: `sent` or `failed`).
 pub const FEED: &str = "feed";
+/// Provider event deliveries by what they did (label: the webhook's outcome).
+pub const WEBHOOKS: &str = "webhooks";
+/// Requests answered from an Idempotency-Key's earlier use (label: `replay`,
+/// `in_progress` or `conflict`).
+pub const IDEMPOTENCY: &str = "idempotency";
+
+/// Rows each count written by requests is spread over: a request adds one to one of them
+/// in its own transaction, so concurrent requests rarely wait on the same row (Postgres
+/// holds it locked until the commit). Reads add them up.
+const SHARDS: u64 = 16;
 
 /// Changes to some counts, summed before they are written.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -46,10 +56,32 @@ impl Deltas {
     }
 }
 
-/// Every count, by name and label.
+/// Adds one to count `name`/`label` for a request, on the shard `spread` (an event id, a
+/// key) falls on. The caller's last statement in its transaction, so no lock is awaited
+/// while this row is held.
+pub fn bump(db: &dyn SqlExecutor, name: &str, label: &str, spread: &str) -> Result<(), DbError> {
+    let shard = spread
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % SHARDS;
+    db.execute(
+        "INSERT INTO metric_counts (name, label, value) VALUES (?1, ?2, 1) ON CONFLICT (name, label) \
+         DO UPDATE SET value = metric_counts.value + 1",
+        &[name.into(), format!("{label}#{shard}").into()],
+    )
+}
+
+/// Every count, by name and label (a sharded count's rows added up).
 pub fn read_all(db: &dyn SqlExecutor) -> Result<BTreeMap<(String, String), i64>, DbError> {
     let rows = db.query("SELECT name, label, value FROM metric_counts", &[])?;
-    rows.iter()
-        .map(|row| Ok(((row.text("name")?, row.text("label")?), row.i64("value")?)))
-        .collect()
+    let mut counts = BTreeMap::new();
+    for row in rows.iter() {
+        let label = row.text("label")?;
+        let label = label
+            .split_once('#')
+            .map_or(label.as_str(), |(l, _)| l)
+            .to_string();
+        *counts.entry((row.text("name")?, label)).or_insert(0) += row.i64("value")?;
+    }
+    Ok(counts)
 }

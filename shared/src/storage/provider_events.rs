@@ -5,7 +5,7 @@
 use super::money_back::{Ledger, RowChange};
 use super::pledges::{one, Change, Pledge, COLUMNS};
 use super::tx::{for_update, transaction};
-use super::{outbox, DbError, SqlExecutor, SqlValue};
+use super::{metric_counts, outbox, DbError, SqlExecutor, SqlValue};
 use crate::domain::pledge::{decide, settle, PledgeState, PledgeStatus, Transition};
 use crate::payments::report::Report;
 use serde::Serialize;
@@ -21,6 +21,17 @@ pub struct ProviderEvent<'a> {
     /// [`super::pledges::attach_payment`].
     pub pledge_id: Option<&'a str>,
     pub reports: &'a [Report],
+    /// How the event reached the app; only webhook deliveries are counted as such.
+    pub via: Via,
+}
+
+/// How a provider event reached the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The provider's signed webhook.
+    Webhook,
+    /// The provider's answer to a call of the app's (a refund, a capture, a cancel).
+    Answer,
 }
 
 /// The answer to one delivery; a redelivery of the same event gets the same answer.
@@ -73,6 +84,9 @@ pub fn apply_provider_event(
                     &[pledge_id.into(), input.event_id.into(), input.kind.into(), now_ms.into()],
                 )?;
             }
+            if input.via == Via::Webhook {
+                metric_counts::bump(db, metric_counts::WEBHOOKS, "duplicate", input.event_id)?;
+            }
             return Ok(Processed {
                 outcome: row.text("outcome")?,
                 response_body: row.text("response_body")?,
@@ -109,6 +123,9 @@ pub fn apply_provider_event(
             "UPDATE processed_provider_events SET pledge_id = ?2, outcome = ?3, response_body = ?4 WHERE event_id = ?1",
             &[input.event_id.into(), pledge_id.into(), outcome.as_str().into(), body.as_str().into()],
         )?;
+        if input.via == Via::Webhook {
+            metric_counts::bump(db, metric_counts::WEBHOOKS, &outcome, input.event_id)?;
+        }
         Ok(Processed {
             outcome,
             response_body: body,
