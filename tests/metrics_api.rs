@@ -3,7 +3,7 @@
 //! text format, and bad requests are refused; every metric the alert rules and the
 //! dashboard query exists in a scrape of the app and its host.
 
-use harness::{both_backends, pledge_body, repo_root, App, Backend};
+use harness::{both_backends, pledge_body, repo_root, App, Backend, ADMIN_TOKEN};
 use payment_simulator::Config;
 use reqwest::Method;
 use serde_json::json;
@@ -121,6 +121,38 @@ async fn the_figures_equal_the_books_once_the_relay_is_idle(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let never = samples(&app.call(Method::GET, "/metrics", &[], None).await.raw);
+    assert_eq!(
+        never["careforall_reconciliation_last_run_timestamp_seconds"],
+        0.0
+    );
+    // Drift made on purpose (a campaign's raised total moved behind the relay's back)
+    // shows until a clean reconciliation runs again.
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let headers = [("authorization", auth.as_str())];
+    let reconcile = || app.call(Method::GET, "/api/v1/admin/reconciliation", &headers, None);
+    let nudge = |by: &str| {
+        format!("UPDATE campaign_totals SET captured_minor = captured_minor {by} WHERE campaign_id = '{eur}'")
+    };
+    app.query(&nudge("+ 1")).await.unwrap();
+    let drifted = reconcile().await;
+    assert_eq!(
+        (drifted.status, &drifted.body["ok"]),
+        (200, &json!(false)),
+        "{}",
+        drifted.raw
+    );
+    let shown = samples(&app.call(Method::GET, "/metrics", &[], None).await.raw);
+    assert!(shown["careforall_reconciliation_drift"] >= 1.0, "{shown:?}");
+    app.query(&nudge("- 1")).await.unwrap();
+    let clean = reconcile().await;
+    assert_eq!(
+        (clean.status, &clean.body["ok"]),
+        (200, &json!(true)),
+        "{}",
+        clean.raw
+    );
+
     let page = app.call(Method::GET, "/metrics", &[], None).await;
     assert_eq!(page.status, 200, "{}", page.raw);
     assert!(
@@ -154,6 +186,7 @@ async fn the_figures_equal_the_books_once_the_relay_is_idle(backend: Backend) {
         ("careforall_idempotent_answers{answer=\"conflict\"}", 1.0),
         ("careforall_idempotent_answers{answer=\"in_progress\"}", 0.0),
         ("careforall_webhook_deliveries{outcome=\"invalid\"}", 0.0),
+        ("careforall_reconciliation_drift", 0.0),
     ];
     for (series, value) in expected {
         assert_eq!(m.get(series), Some(&value), "{series} in\n{}", page.raw);

@@ -94,6 +94,11 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
                         Problem::new(502, "provider_unavailable", e.to_string())
                     }
                 })?;
+            // The metrics show the last run's drift; a run whose figure cannot be kept
+            // still answers (the report is what was asked for).
+            if let Err(e) = reconcile::remember(ctx.db, &report) {
+                eprintln!("reconciliation figures not kept for /metrics: {e}");
+            }
             Ok(ApiResponse::json(200, &report))
         }
     }

@@ -196,6 +196,18 @@ pub fn render(m: &BusinessMetrics) -> String {
             .get_or_create(&vec![("answer", answer.to_string())])
             .set(*n);
     }
+    gauge(
+        &mut r,
+        "careforall_reconciliation_drift",
+        "Drifts the last reconciliation found (totals vs pledges vs the provider)",
+        m.reconciliation_drift,
+    );
+    seconds(
+        &mut r,
+        "careforall_reconciliation_last_run_timestamp_seconds",
+        "When the last reconciliation ran (Unix time; 0: never)",
+        m.reconciliation_at_ms,
+    );
     let mut out = String::new();
     encode(&mut out, &r).expect("writing to a String cannot fail");
     out

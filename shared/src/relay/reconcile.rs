@@ -261,3 +261,12 @@ pub fn reconcile(
         drift,
     })
 }
+
+/// Keeps what a run found for `GET /metrics`: the number of drifts and when it ran.
+pub fn remember(db: &dyn SqlExecutor, report: &Report) -> Result<(), DbError> {
+    use crate::storage::metric_counts::{set, RECONCILIATION};
+    crate::storage::tx::transaction(db, || {
+        set(db, RECONCILIATION, "drift", report.drift.len() as i64)?;
+        set(db, RECONCILIATION, "checked_at_ms", report.checked_at_ms)
+    })
+}

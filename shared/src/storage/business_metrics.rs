@@ -3,7 +3,9 @@
 //! (one row per campaign), the relay's health, and the queues' pending rows (their
 //! partial indexes). Nothing here counts pledges, events or notifications.
 
-use super::metric_counts::{self, FEED, IDEMPOTENCY, NOTIFICATIONS, PLEDGES, WEBHOOKS};
+use super::metric_counts::{
+    self, FEED, IDEMPOTENCY, NOTIFICATIONS, PLEDGES, RECONCILIATION, WEBHOOKS,
+};
 use super::{DbError, SqlExecutor};
 use crate::domain::pledge::PledgeStatus;
 use crate::relay::health;
@@ -53,6 +55,9 @@ pub struct BusinessMetrics {
     pub webhooks: Vec<(String, i64)>,
     /// Requests answered from a key's earlier use: replay, in_progress, conflict.
     pub idempotency: Vec<(&'static str, i64)>,
+    /// Drifts the last reconciliation found, and when it ran (0: never).
+    pub reconciliation_drift: i64,
+    pub reconciliation_at_ms: i64,
 }
 
 /// What a provider event delivery can do (`storage::provider_events`).
@@ -100,6 +105,8 @@ pub fn read(db: &dyn SqlExecutor, now_ms: i64) -> Result<BusinessMetrics, DbErro
             .into_iter()
             .map(|answer| (answer, count(IDEMPOTENCY, answer)))
             .collect(),
+        reconciliation_drift: count(RECONCILIATION, "drift"),
+        reconciliation_at_ms: count(RECONCILIATION, "checked_at_ms"),
     })
 }
 

@@ -17,6 +17,9 @@ pub const WEBHOOKS: &str = "webhooks";
 /// `in_progress` or `conflict`).
 pub const IDEMPOTENCY: &str = "idempotency";
 
+/// The last reconciliation (labels `drift`: what it found, `checked_at_ms`: when).
+pub const RECONCILIATION: &str = "reconciliation";
+
 /// Rows each count written by requests is spread over: a request adds one to one of them
 /// in its own transaction, so concurrent requests rarely wait on the same row (Postgres
 /// holds it locked until the commit). Reads add them up.
@@ -68,6 +71,15 @@ pub fn bump(db: &dyn SqlExecutor, name: &str, label: &str, spread: &str) -> Resu
         "INSERT INTO metric_counts (name, label, value) VALUES (?1, ?2, 1) ON CONFLICT (name, label) \
          DO UPDATE SET value = metric_counts.value + 1",
         &[name.into(), format!("{label}#{shard}").into()],
+    )
+}
+
+/// Sets `name`/`label` to `value` (a figure, not a count: the last reconciliation's).
+pub fn set(db: &dyn SqlExecutor, name: &str, label: &str, value: i64) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO metric_counts (name, label, value) VALUES (?1, ?2, ?3) ON CONFLICT (name, label) \
+         DO UPDATE SET value = excluded.value",
+        &[name.into(), label.into(), value.into()],
     )
 }
 
