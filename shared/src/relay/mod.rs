@@ -14,6 +14,7 @@ pub mod health;
 pub mod heartbeat;
 pub mod notify;
 pub mod reconcile;
+pub mod run_log;
 pub mod totals;
 
 use crate::payments::stripe::HttpSend;
@@ -95,17 +96,22 @@ pub struct Relay<'a> {
     pub clock: &'a dyn Fn() -> i64,
     pub new_id: &'a dyn Fn() -> String,
     pub sweep: Option<abandoned::Sweep<'a>>,
-    /// Where each scheduled run leaves its heartbeat (the app's key-value store).
+    /// Set for scheduled runs, which report themselves: the heartbeat goes here (the
+    /// app's key-value store), and a run that did work or failed writes one JSON line
+    /// on stdout (`run_log`).
     pub heartbeat: Option<&'a dyn KeyValue>,
 }
 
 impl Relay<'_> {
     /// One run: batches until the outbox is drained or the time budget is spent, then
-    /// the due deliveries. Leaves a heartbeat whatever the outcome; a heartbeat that
-    /// cannot be stored is logged and does not fail the run.
+    /// the due deliveries. A scheduled run leaves a heartbeat whatever the outcome (one
+    /// that cannot be stored is logged and does not fail the run) and its log line.
     pub fn run(&self) -> Result<RunReport, RelayError> {
         let outcome = self.run_once();
         if let Some(kv) = self.heartbeat {
+            if let Some(line) = run_log::line(&outcome, (self.clock)()) {
+                println!("{line}");
+            }
             let beat = heartbeat::Heartbeat::of(&outcome, (self.clock)());
             if let Err(e) = heartbeat::record(kv, &beat) {
                 eprintln!("relay heartbeat not stored: {e}");
