@@ -101,12 +101,7 @@ async fn no_log_line_holds_a_secret_a_token_or_an_email(backend: Backend) {
             None,
         )
         .await;
-    assert_eq!(
-        wrong.status,
-        403.max(wrong.status.min(403)),
-        "{}",
-        wrong.raw
-    );
+    assert!(matches!(wrong.status, 401 | 403), "{}", wrong.raw);
     let stranger = format!("Bearer {}", donor_tokens[1]);
     app.call(
         Method::GET,
