@@ -1,20 +1,15 @@
 use careforall::api::admin::{handle, Context};
 use careforall::api::body_limit::BodyLimit;
 use careforall::spin::{
-    now_ms, open_for_request, read_request, spin_response, variables, Access, DefaultStore,
-    ProviderSettings,
+    now_ms, read_with_database, spin_response, variables, DefaultStore, ProviderSettings,
 };
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn admin(req: IncomingRequest) -> anyhow::Result<Response> {
-    let req = match read_request(req, BodyLimit::API).await {
-        Ok(req) => req,
-        Err(refused) => return Ok(spin_response(refused)),
-    };
-    let db = match open_for_request(Access::of(&req)) {
-        Ok(db) => db,
+    let (req, db) = match read_with_database(req, BodyLimit::API).await {
+        Ok(opened) => opened,
         Err(refused) => return Ok(refused),
     };
     let provider = ProviderSettings::from_variables()?;

@@ -1,17 +1,13 @@
 use careforall::api::body_limit::BodyLimit;
 use careforall::api::donor_history::{handle, Context};
-use careforall::spin::{now_ms, open_for_request, read_request, spin_response, variables, Access};
+use careforall::spin::{now_ms, read_with_database, spin_response, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn donor_history(req: IncomingRequest) -> anyhow::Result<Response> {
-    let req = match read_request(req, BodyLimit::API).await {
-        Ok(req) => req,
-        Err(refused) => return Ok(spin_response(refused)),
-    };
-    let db = match open_for_request(Access::of(&req)) {
-        Ok(db) => db,
+    let (req, db) = match read_with_database(req, BodyLimit::API).await {
+        Ok(opened) => opened,
         Err(refused) => return Ok(refused),
     };
     let admin_token = variables::get("admin_token")?;

@@ -89,3 +89,17 @@ pub fn open_for_request(access: Access) -> Result<Box<dyn SqlExecutor>, Response
         spin_response(e.problem().into_response())
     })
 }
+
+/// The request read within `limit` with its database opened for what it does (a
+/// reader for GET and HEAD), or the answer that refuses it: 413 for a body past the
+/// limit, 503/500 when the database cannot be had.
+pub async fn read_with_database(
+    req: spin_sdk::http::IncomingRequest,
+    limit: crate::api::body_limit::BodyLimit,
+) -> Result<(ApiRequest, Box<dyn SqlExecutor>), Response> {
+    let req = super::read_request(req, limit)
+        .await
+        .map_err(spin_response)?;
+    let db = open_for_request(Access::of(&req))?;
+    Ok((req, db))
+}

@@ -11,7 +11,7 @@ mod request;
 mod respond;
 mod sqlite;
 
-pub use database::{open_database, open_for_request, Access, OpenError};
+pub use database::{open_database, open_for_request, read_with_database, Access, OpenError};
 pub use http::SpinHttp;
 pub use key_value::DefaultStore;
 pub use postgres::SpinPostgres;
