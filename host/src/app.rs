@@ -13,6 +13,7 @@ use crate::factors::postgres::PgPools;
 use crate::factors::sqlite::{ConnectionMode, SqliteDatabases};
 use crate::factors::variables::AppVariables;
 use crate::observe::metrics::Metrics;
+use crate::observe::trace::{TraceScope, Tracing};
 use crate::state::{ComponentConfig, InstanceState};
 use crate::trigger::router::Router;
 use anyhow::{bail, Context, Result};
@@ -60,6 +61,7 @@ pub struct LoadOptions {
     pub max_postgres_connections: usize,
     pub environment: Vec<(String, String)>,
     pub limits: HostLimits,
+    pub tracing: Arc<Tracing>,
 }
 
 pub struct LoadedComponent {
@@ -79,6 +81,7 @@ pub struct AppRuntime {
     pub postgres: PgPools,
     pub limits: HostLimits,
     pub metrics: Metrics,
+    pub tracing: Arc<Tracing>,
 }
 
 impl AppRuntime {
@@ -222,6 +225,7 @@ impl AppRuntime {
             postgres: PgPools::new(options.max_postgres_connections)?,
             limits: options.limits,
             metrics: Metrics::new()?,
+            tracing: options.tracing,
         }))
     }
 
@@ -229,14 +233,19 @@ impl AppRuntime {
         self.components.get(id)
     }
 
-    /// A store for one instance of a component: memory limited, and interrupted by the
-    /// epoch ticker once `deadline` passes (yielding to other tasks at every tick before).
+    /// A store for one instance of a component: memory limited, interrupted by the
+    /// epoch ticker once `deadline` passes (yielding to other tasks at every tick before),
+    /// its host calls traced under `trace`.
     pub fn new_store(
         self: &Arc<Self>,
         component: Arc<ComponentConfig>,
         deadline: Instant,
+        trace: TraceScope,
     ) -> Store<InstanceState> {
-        let mut store = Store::new(&self.engine, InstanceState::new(self.clone(), component));
+        let mut store = Store::new(
+            &self.engine,
+            InstanceState::new(self.clone(), component, trace),
+        );
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {

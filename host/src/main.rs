@@ -14,8 +14,10 @@ use anyhow::{Context, Result};
 use app::{AppRuntime, HostLimits, LoadOptions};
 use clap::{Parser, Subcommand};
 use factors::sqlite::ConnectionMode;
+use observe::trace::Tracing;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -93,7 +95,7 @@ async fn shutdown_signal() {
     }
 }
 
-async fn up(args: UpArgs) -> Result<()> {
+async fn up(args: UpArgs, tracing: Arc<Tracing>) -> Result<()> {
     let app = AppRuntime::load(LoadOptions {
         manifest: args.from,
         state_dir: args.state_dir,
@@ -107,6 +109,7 @@ async fn up(args: UpArgs) -> Result<()> {
             max_request_body_bytes: args.max_request_body_bytes,
             max_memory_bytes: args.max_instance_memory_bytes,
         },
+        tracing,
     })
     .await?;
     let schedules = trigger::cron::schedules(&app)?;
@@ -151,14 +154,19 @@ fn main() -> Result<()> {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
     let cli = Cli::parse();
+    // Built and shut down outside the runtime: the OTLP exporter's blocking client may
+    // not live inside it.
+    let tracing = Arc::new(Tracing::from_env("spin")?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Up(args) => up(args).await,
+            Command::Up(args) => up(args, tracing.clone()).await,
         }
     });
+    drop(runtime);
+    tracing.shutdown();
     if let Err(e) = &result {
         observe::log::error("startup failed", &[("error", &format!("{e:#}"))]);
     }

@@ -4,6 +4,7 @@
 use crate::app::AppRuntime;
 use crate::config::allowed_hosts::OutboundRules;
 use crate::factors::outbound_http::OutboundHttp;
+use crate::observe::trace::TraceScope;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -30,10 +31,12 @@ pub struct InstanceState {
     pub http: WasiHttpCtx,
     pub outbound_http: OutboundHttp,
     pub limits: StoreLimits,
+    /// The request's (or scheduled run's) span; each factor's calls are traced under it.
+    pub trace: TraceScope,
 }
 
 impl InstanceState {
-    pub fn new(app: Arc<AppRuntime>, component: Arc<ComponentConfig>) -> Self {
+    pub fn new(app: Arc<AppRuntime>, component: Arc<ComponentConfig>, trace: TraceScope) -> Self {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout()
             .inherit_stderr()
@@ -42,13 +45,14 @@ impl InstanceState {
             .memory_size(app.limits.max_memory_bytes)
             .build();
         InstanceState {
-            outbound_http: OutboundHttp::new(app.clone(), component.clone()),
+            outbound_http: OutboundHttp::new(app.clone(), component.clone(), trace.clone()),
             app,
             component,
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             limits,
+            trace,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod payments;
 pub mod relay;
 pub mod storage;
+pub mod telemetry;
 
 #[cfg(target_arch = "wasm32")]
 pub mod spin;

@@ -141,6 +141,7 @@ fn relay<'a>(
         new_id: &new_id,
         sweep: None,
         heartbeat: None,
+        spans: None,
     }
 }
 
@@ -323,7 +324,7 @@ fn a_batch_held_by_a_dead_relay_waits_for_its_lease_then_applies_once(test_db: &
     assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
 
     // The dead relay comes back and applies its old claim: nothing is applied twice.
-    let late = Relay { db, http: &gateway, settings: &settings, clock: &clock, new_id: &new_id, sweep: None, heartbeat: None };
+    let late = Relay { db, http: &gateway, settings: &settings, clock: &clock, new_id: &new_id, sweep: None, heartbeat: None, spans: None };
     let applied = apply::apply_batch(&late, &held).unwrap();
     assert_eq!((applied.published, applied.applied), (0, 0));
     assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);

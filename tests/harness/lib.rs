@@ -5,6 +5,7 @@
 mod app;
 mod client;
 mod host;
+mod otlp;
 mod postgres;
 
 pub use app::{
@@ -13,6 +14,7 @@ pub use app::{
 };
 pub use client::{pledge_body, Answer};
 pub use host::{free_port, start_failure, Host, HostBuilder};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use postgres::TempPgDatabase;
 
 use std::path::PathBuf;

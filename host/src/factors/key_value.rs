@@ -171,6 +171,9 @@ impl Host for InstanceState {}
 
 impl HostStore for InstanceState {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<KvStore>, Error>> {
+        let _span = self
+            .trace
+            .store_call("spin_key_value.open", "spin_key_value", None);
         if !self.component.key_value_stores.contains(&label) {
             return Ok(Err(Error::AccessDenied));
         }
@@ -185,6 +188,9 @@ impl HostStore for InstanceState {
         store: Resource<KvStore>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let _span = self
+            .trace
+            .store_call("spin_key_value.get", "spin_key_value", None);
         Ok(self.table.get(&store)?.get(key).await)
     }
 
@@ -194,6 +200,9 @@ impl HostStore for InstanceState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
+        let _span = self
+            .trace
+            .store_call("spin_key_value.set", "spin_key_value", None);
         Ok(self.table.get(&store)?.set(key, value).await)
     }
 
@@ -202,6 +211,9 @@ impl HostStore for InstanceState {
         store: Resource<KvStore>,
         key: String,
     ) -> wasmtime::Result<Result<(), Error>> {
+        let _span = self
+            .trace
+            .store_call("spin_key_value.delete", "spin_key_value", None);
         Ok(self.table.get(&store)?.delete(key).await)
     }
 
@@ -210,6 +222,9 @@ impl HostStore for InstanceState {
         store: Resource<KvStore>,
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
+        let _span = self
+            .trace
+            .store_call("spin_key_value.exists", "spin_key_value", None);
         Ok(self.table.get(&store)?.exists(key).await)
     }
 
@@ -217,6 +232,9 @@ impl HostStore for InstanceState {
         &mut self,
         store: Resource<KvStore>,
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
+        let _span = self
+            .trace
+            .store_call("spin_key_value.get_keys", "spin_key_value", None);
         Ok(self.table.get(&store)?.get_keys().await)
     }
 

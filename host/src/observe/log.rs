@@ -45,6 +45,9 @@ pub struct RequestLog<'a> {
     pub status: u16,
     pub duration_ms: f64,
     pub trace_id: &'a str,
+    pub span_id: &'a str,
+    /// Where the route or the answer names one.
+    pub pledge_id: Option<&'a str>,
 }
 
 pub fn request(r: &RequestLog<'_>) {
@@ -54,7 +57,11 @@ pub fn request(r: &RequestLog<'_>) {
         ("method", r.method),
         ("path", r.path),
         ("trace_id", r.trace_id),
+        ("span_id", r.span_id),
     ]);
+    if let Some(pledge) = r.pledge_id {
+        f.insert("pledge_id".into(), pledge.into());
+    }
     f.insert("status".into(), r.status.into());
     f.insert(
         "duration_ms".into(),

@@ -52,10 +52,19 @@ pub async fn fire(app: &Arc<AppRuntime>, component: &str, timestamp: u64) -> Res
         .clone()
         .with_context(|| format!("component `{component}` has no cron trigger"))?;
     let deadline = Instant::now() + app.limits.request_timeout;
-    let mut store = app.new_store(loaded.config.clone(), deadline);
-    let instance = pre.instantiate_async(&mut store).await?;
-    instance
-        .call_handle_cron_event(&mut store, Metadata { timestamp })
-        .await?
-        .map_err(|e| anyhow!("handle-cron-event returned an error: {e:?}"))
+    let trace = app.tracing.cron_span(component);
+    let mut store = app.new_store(loaded.config.clone(), deadline, trace.clone());
+    let outcome = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        instance
+            .call_handle_cron_event(&mut store, Metadata { timestamp })
+            .await?
+            .map_err(|e| anyhow!("handle-cron-event returned an error: {e:?}"))
+    }
+    .await;
+    if let Err(e) = &outcome {
+        trace.set_error(format!("{e:#}"));
+    }
+    trace.end();
+    outcome
 }

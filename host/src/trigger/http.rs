@@ -3,12 +3,14 @@
 
 use crate::app::{AppRuntime, DeadlineExceeded};
 use crate::observe::log::{self, RequestLog};
+use crate::observe::trace::TraceScope;
 use crate::trigger::router::RouteMatch;
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use opentelemetry::KeyValue;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,15 +32,40 @@ fn plain(status: u16, text: &str) -> Response {
         .expect("static response parts are valid")
 }
 
-/// The W3C trace id of the request (from `traceparent`), or a fresh one.
-fn trace_id(req: &hyper::Request<Incoming>) -> String {
-    req.headers()
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split('-').nth(1))
-        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+/// Spin's server span: `METHOD route` once a route matched, `METHOD` otherwise.
+fn server_span(
+    app: &AppRuntime,
+    req: &http::Request<impl Sized>,
+    raw_route: &str,
+    component: &str,
+) -> TraceScope {
+    let method = req.method().as_str();
+    let name = if raw_route.is_empty() {
+        method.to_string()
+    } else {
+        format!("{method} {raw_route}")
+    };
+    let mut attributes = vec![
+        KeyValue::new("http.request.method", method.to_string()),
+        KeyValue::new("url.path", req.uri().path().to_string()),
+    ];
+    if !raw_route.is_empty() {
+        attributes.push(KeyValue::new("http.route", raw_route.to_string()));
+        attributes.push(KeyValue::new("spin.component", component.to_string()));
+    }
+    app.tracing.server_span(req.headers(), name, attributes)
+}
+
+/// Closes a request's span with its status, as Spin records it.
+fn finish_span(trace: &TraceScope, status: u16) {
+    trace.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status),
+    ));
+    if status >= 500 {
+        trace.set_error(format!("status {status}"));
+    }
+    trace.end();
 }
 
 impl AppRuntime {
@@ -50,7 +77,6 @@ impl AppRuntime {
         listen: SocketAddr,
     ) -> Response {
         let started = Instant::now();
-        let trace = trace_id(&req);
         let method = req.method().to_string();
         let path = req.uri().path().to_string();
         let route = if path.starts_with("/.well-known/") {
@@ -63,10 +89,20 @@ impl AppRuntime {
             .map_or(("", ""), |r| (r.component.as_str(), r.raw_route.as_str()));
         let component = component.to_string();
         let raw_route = raw_route.to_string();
+        let trace = server_span(&self, &req, &raw_route, &component);
+        let pledge_id = route
+            .as_ref()
+            .filter(|r| r.raw_route.starts_with("/api/v1/pledges/"))
+            .and_then(|r| r.params.iter().find(|(name, _)| name == "id"))
+            .map(|(_, id)| id.clone());
         self.metrics.in_flight.inc();
         let response = match route {
             None => self.well_known(&path),
-            Some(route) => match self.clone().dispatch(req, route, client, listen).await {
+            Some(route) => match self
+                .clone()
+                .dispatch(req, route, client, listen, trace.clone())
+                .await
+            {
                 Ok(resp) => resp,
                 Err(e) => {
                     log::error(
@@ -74,7 +110,8 @@ impl AppRuntime {
                         &[
                             ("component", &component),
                             ("error", &format!("{e:#}")),
-                            ("trace_id", &trace),
+                            ("trace_id", &trace.trace_id()),
+                            ("span_id", &trace.span_id()),
                         ],
                     );
                     plain(500, "Internal Server Error")
@@ -83,6 +120,7 @@ impl AppRuntime {
         };
         self.metrics.in_flight.dec();
         let status = response.status().as_u16();
+        finish_span(&trace, status);
         let elapsed = started.elapsed();
         let label = if component.is_empty() {
             "-"
@@ -104,7 +142,9 @@ impl AppRuntime {
             path: &path,
             status,
             duration_ms: elapsed.as_secs_f64() * 1000.0,
-            trace_id: &trace,
+            trace_id: &trace.trace_id(),
+            span_id: &trace.span_id(),
+            pledge_id: pledge_id.as_deref(),
         });
         response
     }
@@ -131,6 +171,7 @@ impl AppRuntime {
         route: RouteMatch,
         client: SocketAddr,
         listen: SocketAddr,
+        trace: TraceScope,
     ) -> Result<Response> {
         let limit = self.limits.max_request_body_bytes;
         let declared = req
@@ -182,11 +223,16 @@ impl AppRuntime {
         let body: WasiBody = Full::new(body)
             .map_err(|never| match never {})
             .boxed_unsync();
-        self.invoke(&route.component, hyper::Request::from_parts(parts, body))
-            .await
+        self.invoke(
+            &route.component,
+            hyper::Request::from_parts(parts, body),
+            trace,
+        )
+        .await
     }
 
-    /// `http://<component>.spin.internal`: service chaining, straight to the component.
+    /// `http://<component>.spin.internal`: service chaining, straight to the component,
+    /// traced as a request of its own under the caller's outbound span.
     pub async fn serve_internal(
         self: Arc<Self>,
         component: &str,
@@ -198,7 +244,13 @@ impl AppRuntime {
             .map_or("/", |p| p.as_str())
             .to_string();
         *req.uri_mut() = format!("http://{component}.spin.internal{path_and_query}").parse()?;
-        Box::pin(self.invoke(component, req)).await
+        let trace = server_span(&self, &req, "", component);
+        let response = Box::pin(self.invoke(component, req, trace.clone())).await;
+        finish_span(
+            &trace,
+            response.as_ref().map_or(500, |r| r.status().as_u16()),
+        );
+        response
     }
 
     /// Runs `component` on one request in a fresh instance.
@@ -206,6 +258,7 @@ impl AppRuntime {
         self: Arc<Self>,
         component: &str,
         req: http::Request<WasiBody>,
+        trace: TraceScope,
     ) -> Result<Response> {
         let loaded = self
             .component(component)
@@ -216,7 +269,7 @@ impl AppRuntime {
             .with_context(|| format!("component `{component}` has no HTTP trigger"))?;
         let config = loaded.config.clone();
         let deadline = Instant::now() + self.limits.request_timeout;
-        let mut store = self.new_store(config, deadline);
+        let mut store = self.new_store(config, deadline, trace);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
             .data_mut()

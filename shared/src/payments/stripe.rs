@@ -6,6 +6,7 @@ use super::provider::{
     CreateRefund, Payment, PaymentProvider, ProviderError, ProviderRefund,
 };
 use crate::domain::refund::RefundStatus;
+use crate::telemetry::current;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -85,19 +86,27 @@ impl Stripe<'_> {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
             .finish();
+        let mut headers = vec![
+            ("authorization".into(), format!("Bearer {}", self.api_key)),
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+            ("idempotency-key".into(), idempotency_key.into()),
+        ];
+        // The request's trace goes to the provider as a header, never in the form: a
+        // retry's form must match the first call's for the provider's idempotency, and a
+        // retry comes from another request. A host that traces replaces it with the span
+        // of this call (Spin's outbound HTTP does).
+        if let Some(context) = current::get() {
+            headers.push(("traceparent".into(), context.to_string()));
+        }
         let response = self
             .http
             .send(HttpRequest {
                 method: "POST",
                 url: format!("{}{path}", self.base_url.trim_end_matches('/')),
-                headers: vec![
-                    ("authorization".into(), format!("Bearer {}", self.api_key)),
-                    (
-                        "content-type".into(),
-                        "application/x-www-form-urlencoded".into(),
-                    ),
-                    ("idempotency-key".into(), idempotency_key.into()),
-                ],
+                headers,
                 body: body.into_bytes(),
             })
             .map_err(ProviderError::Unavailable)?;

@@ -8,12 +8,15 @@ use super::event::OutboxEvent;
 use super::totals::Positioned;
 use super::{feed, notify, totals, Relay, RelayError};
 use crate::storage::tx::{for_update, transaction};
-use crate::storage::{placeholders, SqlValue};
-use std::collections::BTreeSet;
+use crate::storage::{placeholders, trace_context, SqlValue};
+use crate::telemetry::TraceParent;
+use std::collections::{BTreeSet, HashMap};
 
 pub struct Applied {
     pub published: u64,
     pub applied: u64,
+    /// The trace contexts of the published events written under one, by event id.
+    pub traces: HashMap<i64, TraceParent>,
 }
 
 pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied, RelayError> {
@@ -40,6 +43,7 @@ pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied
             return Ok(Applied {
                 published: 0,
                 applied: 0,
+                traces: HashMap::new(),
             });
         }
         let now = (relay.clock)();
@@ -58,10 +62,13 @@ pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied
             })
             .collect();
         let effects = totals::consume(db, &positioned, now)?;
+        let published: Vec<i64> = unpublished.iter().copied().collect();
+        let traces = trace_context::of_events(db, &published)?;
         notify::consume(
             db,
             &events,
             &effects,
+            &traces,
             &relay.settings.notify,
             relay.new_id,
             now,
@@ -79,6 +86,7 @@ pub fn apply_batch(relay: &Relay<'_>, claimed: &[OutboxEvent]) -> Result<Applied
         Ok(Applied {
             published: events.len() as u64,
             applied: effects.applied as u64,
+            traces,
         })
     })
 }

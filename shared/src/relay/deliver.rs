@@ -5,12 +5,15 @@
 //! retried forever.
 
 use super::feed::SIGNATURE_HEADER;
+use super::Relay;
 use crate::payments::signature;
-use crate::payments::stripe::{HttpRequest, HttpSend};
+use crate::payments::stripe::HttpRequest;
 use crate::storage::metric_counts::{self, Deltas};
 use crate::storage::tx::{skip_locked, transaction};
-use crate::storage::{DbError, SqlExecutor, SqlValue};
+use crate::storage::{trace_context, DbError, SqlExecutor, SqlValue};
+use crate::telemetry::{FinishedSpan, SpanKind};
 use serde::Serialize;
+use std::collections::HashMap;
 
 pub const MAX_ATTEMPTS: i64 = 10;
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
@@ -62,43 +65,86 @@ struct Outgoing {
 /// Requests sent at once (outbound HTTP runs concurrently within a chunk).
 const CONCURRENT_SENDS: usize = 32;
 
-/// Delivers up to `limit` due rows of `queue`, sent concurrently, their outcomes written
-/// in one transaction. `signing_secret` signs each body (feed).
+/// Delivers up to the relay's `deliveries_per_run` due rows of `queue`, sent
+/// concurrently, their outcomes written in one transaction. `signing_secret` signs each
+/// body (feed). A notification queued under a trace context is sent in a span of that
+/// trace, whose context goes out as its `traceparent`, when the relay records spans.
 pub fn deliver_due(
-    db: &dyn SqlExecutor,
-    http: &dyn HttpSend,
+    relay: &Relay<'_>,
     queue: Queue,
     signing_secret: Option<&[u8]>,
-    limit: u32,
-    lease_ms: i64,
-    clock: &dyn Fn() -> i64,
 ) -> Result<Delivered, DbError> {
-    let claimed = claim_due(db, queue, limit, lease_ms, clock())?;
+    let (db, clock) = (relay.db, relay.clock);
+    let s = relay.settings;
+    let claimed = claim_due(db, queue, s.deliveries_per_run, s.lease_ms, clock())?;
+    let traces = match (relay.spans, queue) {
+        (Some(_), Queue::Notifications) => {
+            let ids: Vec<&str> = claimed.iter().map(|out| out.id.as_str()).collect();
+            trace_context::of_notifications(db, &ids)?
+        }
+        _ => HashMap::new(),
+    };
     let mut outcomes = Vec::with_capacity(claimed.len());
     for chunk in claimed.chunks(CONCURRENT_SENDS) {
+        let started = clock();
+        let mut spans: Vec<Option<FinishedSpan>> = chunk
+            .iter()
+            .map(|out| {
+                traces.get(&out.id).map(|donation| {
+                    FinishedSpan::under(
+                        *donation,
+                        "outbox_relay.deliver",
+                        SpanKind::Client,
+                        started,
+                        started,
+                    )
+                    .with("notification.id", out.id.as_str())
+                })
+            })
+            .collect();
         let requests = chunk
             .iter()
-            .map(|out| request(out, signing_secret, clock() / 1000))
+            .zip(&spans)
+            .map(|(out, span)| request(out, signing_secret, started / 1000, span.as_ref()))
             .collect();
-        outcomes.extend(
-            http.send_all(requests)
-                .into_iter()
-                .map(|result| match result {
-                    Ok(r) if (200..300).contains(&r.status) => None,
-                    Ok(r) => Some(format!("HTTP {}", r.status)),
-                    Err(e) => Some(e),
-                }),
-        );
+        let sent: Vec<Option<String>> = relay
+            .http
+            .send_all(requests)
+            .into_iter()
+            .map(|result| match result {
+                Ok(r) if (200..300).contains(&r.status) => None,
+                Ok(r) => Some(format!("HTTP {}", r.status)),
+                Err(e) => Some(e),
+            })
+            .collect();
+        if let Some(recorder) = relay.spans {
+            let ended = clock();
+            for (span, error) in spans.iter_mut().zip(&sent) {
+                if let Some(mut span) = span.take() {
+                    span.end_ms = ended;
+                    recorder.record(span.failed(error.clone()));
+                }
+            }
+        }
+        outcomes.extend(sent);
     }
     let now = clock();
     transaction(db, || record(db, queue, &claimed, outcomes, now))
 }
 
-fn request(out: &Outgoing, signing_secret: Option<&[u8]>, now_secs: i64) -> HttpRequest {
+fn request(
+    out: &Outgoing,
+    signing_secret: Option<&[u8]>,
+    now_secs: i64,
+    span: Option<&FinishedSpan>,
+) -> HttpRequest {
     let mut headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
         ("idempotency-key".to_string(), out.id.clone()),
     ];
+    if let Some(span) = span {
+        headers.push(("traceparent".to_string(), span.context.to_string()));
+    }
     if let Some(secret) = signing_secret {
         let header = signature::sign(&[secret], now_secs, out.body.as_bytes());
         headers.push((SIGNATURE_HEADER.to_string(), header));

@@ -15,16 +15,19 @@ pub mod heartbeat;
 pub mod notify;
 pub mod reconcile;
 pub mod run_log;
+pub mod spans;
 pub mod totals;
 
 use crate::payments::stripe::HttpSend;
 use crate::storage::key_value::KeyValue;
 use crate::storage::{DbError, SqlExecutor};
+use crate::telemetry::{current, SpanId, SpanRecorder, TraceParent};
 use deliver::{Delivered, Queue};
 use event::OutboxEvent;
 use feed::FeedSettings;
 use notify::NotifySettings;
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
@@ -100,6 +103,8 @@ pub struct Relay<'a> {
     /// app's key-value store), and a run that did work or failed writes one JSON line
     /// on stdout (`run_log`).
     pub heartbeat: Option<&'a dyn KeyValue>,
+    /// Where this relay's spans go for export (see `spans`); `None` records none.
+    pub spans: Option<&'a SpanRecorder>,
 }
 
 impl Relay<'_> {
@@ -107,9 +112,14 @@ impl Relay<'_> {
     /// the due deliveries. A scheduled run leaves a heartbeat whatever the outcome (one
     /// that cannot be stored is logged and does not fail the run) and its log line.
     pub fn run(&self) -> Result<RunReport, RelayError> {
-        let outcome = self.run_once();
+        let trace = TraceParent::new_root();
+        let started = (self.clock)();
+        let outcome = self.run_once(trace);
+        if let Some(recorder) = self.spans {
+            spans::run(recorder, trace, started, (self.clock)(), &outcome);
+        }
         if let Some(kv) = self.heartbeat {
-            if let Some(line) = run_log::line(&outcome, (self.clock)()) {
+            if let Some(line) = run_log::line(&outcome, (self.clock)(), &trace) {
                 println!("{line}");
             }
             let beat = heartbeat::Heartbeat::of(&outcome, (self.clock)());
@@ -120,19 +130,19 @@ impl Relay<'_> {
         outcome
     }
 
-    fn run_once(&self) -> Result<RunReport, RelayError> {
+    fn run_once(&self, trace: TraceParent) -> Result<RunReport, RelayError> {
         let s = self.settings;
         let report = self.timed(|report| {
             if let Some(sweep) = &self.sweep {
                 report.abandoned_canceled = sweep.run(self.db, self.clock)?;
             }
-            self.publish(report, s.time_budget_ms)?;
+            self.publish(report, s.time_budget_ms, trace)?;
             report.notifications = self.deliver(Queue::Notifications, None)?;
             if !s.feed.subscribers.is_empty() {
                 report.feed = self.deliver(Queue::Feed, Some(&s.feed.signing_secret))?;
             }
             // Events committed while the deliveries were out go now, not a tick later.
-            self.publish(report, s.time_budget_ms)
+            self.publish(report, s.time_budget_ms, trace)
         })?;
         health::record_run(self.db, &report)?;
         Ok(report)
@@ -143,7 +153,8 @@ impl Relay<'_> {
     /// deliveries (those are the scheduled run's, with its outbound hosts) and no health
     /// record (the runs in relay health are the scheduled ones).
     pub fn publish_one_batch(&self) -> Result<RunReport, RelayError> {
-        self.timed(|report| self.publish(report, 0))
+        let trace = current::get().unwrap_or_else(TraceParent::new_root);
+        self.timed(|report| self.publish(report, 0, trace))
     }
 
     /// A report of `work`, stamped with when it started and how long it took.
@@ -162,20 +173,44 @@ impl Relay<'_> {
     }
 
     /// Claims and applies batches until the outbox is drained or `budget_ms` is spent
-    /// (at least one batch either way).
-    fn publish(&self, report: &mut RunReport, budget_ms: i64) -> Result<(), RelayError> {
+    /// (at least one batch either way); each batch is traced under `trace`.
+    fn publish(
+        &self,
+        report: &mut RunReport,
+        budget_ms: i64,
+        trace: TraceParent,
+    ) -> Result<(), RelayError> {
         let s = self.settings;
         loop {
-            let batch = claim::claim_batch(self.db, s.batch_size, s.lease_ms, (self.clock)())?;
+            let started = (self.clock)();
+            let batch = claim::claim_batch(self.db, s.batch_size, s.lease_ms, started)?;
             if batch.is_empty() {
                 return Ok(());
             }
             report.batches += 1;
             report.claimed += batch.len() as u64;
-            match apply::apply_batch(self, &batch) {
-                Ok(applied) => report.add(&applied),
+            let published_before = report.published;
+            let traces = match apply::apply_batch(self, &batch) {
+                Ok(applied) => {
+                    report.add(&applied);
+                    applied.traces
+                }
                 Err(e) if e.is_poison() => self.apply_one_by_one(report, &batch)?,
                 Err(e) => return Err(e),
+            };
+            let traced = spans::Batch {
+                context: trace.child(SpanId::random()),
+                parent: trace,
+                events: &batch,
+                started_ms: started,
+                ended_ms: (self.clock)(),
+                published: report.published - published_before,
+            };
+            if let Some(recorder) = self.spans {
+                traced.record(recorder, &traces);
+            }
+            if self.heartbeat.is_some() {
+                println!("{}", run_log::batch_line(&traced));
             }
             let spent = (self.clock)() - report.started_at_ms;
             if (batch.len() as u32) < s.batch_size || spent >= budget_ms {
@@ -189,10 +224,14 @@ impl Relay<'_> {
         &self,
         report: &mut RunReport,
         batch: &[OutboxEvent],
-    ) -> Result<(), RelayError> {
+    ) -> Result<HashMap<i64, TraceParent>, RelayError> {
+        let mut traces = HashMap::new();
         for event in batch {
             match apply::apply_batch(self, std::slice::from_ref(event)) {
-                Ok(applied) => report.add(&applied),
+                Ok(applied) => {
+                    report.add(&applied);
+                    traces.extend(applied.traces);
+                }
                 Err(e) if e.is_poison() && event.attempts >= dead_letter::MAX_ATTEMPTS => {
                     let error = e.to_string();
                     let alert_id = (self.new_id)();
@@ -212,19 +251,10 @@ impl Relay<'_> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(traces)
     }
 
     fn deliver(&self, queue: Queue, secret: Option<&[u8]>) -> Result<Delivered, DbError> {
-        let s = self.settings;
-        deliver::deliver_due(
-            self.db,
-            self.http,
-            queue,
-            secret,
-            s.deliveries_per_run,
-            s.lease_ms,
-            self.clock,
-        )
+        deliver::deliver_due(self, queue, secret)
     }
 }

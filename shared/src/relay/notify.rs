@@ -6,8 +6,10 @@ use super::totals::{CampaignTotals, Effects};
 use crate::domain::donor::Email;
 use crate::domain::donor_token::{self, TokenSubject, GUEST_TOKEN_TTL_SECS};
 use crate::storage::provider_events::{DISPUTE_EVENT, REFUND_FAILED_EVENT};
-use crate::storage::{DbError, SqlExecutor};
+use crate::storage::{trace_context, DbError, SqlExecutor};
+use crate::telemetry::TraceParent;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Where notifications go and what they say.
 #[derive(Debug, Clone)]
@@ -132,16 +134,23 @@ pub fn dead_letter_alert(
 }
 
 /// Writes the notifications a batch calls for (inside the apply transaction).
+/// A receipt keeps the trace context of the event that captured its pledge (`traces`,
+/// by event id), so its delivery joins the donation's trace.
 pub fn consume(
     db: &dyn SqlExecutor,
     events: &[&OutboxEvent],
     effects: &Effects,
+    traces: &HashMap<i64, TraceParent>,
     settings: &NotifySettings,
     new_id: &dyn Fn() -> String,
     now_ms: i64,
 ) -> Result<(), DbError> {
-    for change in &effects.first_captures {
-        receipt(db, change, settings, &new_id(), now_ms)?;
+    for (event_id, change) in &effects.first_captures {
+        let id = new_id();
+        receipt(db, change, settings, &id, now_ms)?;
+        if let Some(context) = traces.get(event_id) {
+            trace_context::record_notification(db, &id, context)?;
+        }
     }
     for campaign in &effects.at_goal {
         goal_reached(db, campaign, settings, &new_id(), now_ms)?;

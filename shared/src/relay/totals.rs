@@ -20,8 +20,9 @@ pub struct Positioned<'a> {
 /// What the batch changed that other consumers react to.
 #[derive(Debug, Default)]
 pub struct Effects {
-    /// Pledges whose money was captured for the first time.
-    pub first_captures: Vec<PledgeEvent>,
+    /// Pledges whose money was captured for the first time, with the id of the event
+    /// that said so.
+    pub first_captures: Vec<(i64, PledgeEvent)>,
     /// When each newly failed pledge's failure was recorded.
     pub failures_at_ms: Vec<i64>,
     /// Campaigns whose raised total is now at or above their goal.
@@ -196,7 +197,7 @@ pub fn consume(
         c.delta = c.delta + step.delta;
         if step.first_capture {
             c.donors.insert(e.change.donor_email.clone());
-            effects.first_captures.push(e.change.clone());
+            effects.first_captures.push((e.event_id, e.change.clone()));
         }
         if step.failed {
             effects.failures_at_ms.push(e.created_at_ms);

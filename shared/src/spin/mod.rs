@@ -10,6 +10,7 @@ mod relay;
 mod request;
 mod respond;
 mod sqlite;
+mod telemetry;
 
 pub use database::{open_database, open_for_request, read_with_database, Access, OpenError};
 pub use http::SpinHttp;

@@ -1,6 +1,7 @@
 //! The relay inside Spin: its settings from variables (each parse error naming its
 //! variable), a run over the configured database, and the after-response batch.
 
+use super::telemetry::{export, otlp_endpoint};
 use super::{new_id, now_ms, open_database, variables, Access, ProviderSettings, SpinHttp};
 use crate::relay::abandoned::Sweep;
 use crate::relay::feed::FeedSettings;
@@ -8,6 +9,7 @@ use crate::relay::notify::NotifySettings;
 use crate::relay::{Relay, RelaySettings};
 use crate::storage::key_value::KeyValue;
 use crate::storage::SqlExecutor;
+use crate::telemetry::SpanRecorder;
 use anyhow::Context;
 
 fn number<T: std::str::FromStr>(name: &str) -> anyhow::Result<T>
@@ -76,7 +78,14 @@ pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
         after_ms: after_secs.saturating_mul(1000),
     });
     let kv = super::DefaultStore::default();
-    relay_over(db.as_ref(), sweep, Some(&kv), body)
+    let endpoint = otlp_endpoint();
+    let recorder = SpanRecorder::default();
+    let spans = endpoint.as_ref().map(|_| &recorder);
+    let result = relay_over(db.as_ref(), sweep, Some(&kv), spans, body);
+    if let Some(endpoint) = &endpoint {
+        export(endpoint, "outbox-relay", &recorder);
+    }
+    result
 }
 
 /// Runs `body` with a relay over `db` (a connection the caller already holds).
@@ -84,6 +93,7 @@ fn relay_over<T>(
     db: &dyn SqlExecutor,
     sweep: Option<Sweep<'_>>,
     heartbeat: Option<&dyn KeyValue>,
+    spans: Option<&SpanRecorder>,
     body: impl FnOnce(&Relay<'_>) -> T,
 ) -> anyhow::Result<T> {
     let settings = relay_settings_from_variables()?;
@@ -95,6 +105,7 @@ fn relay_over<T>(
         new_id: &new_id,
         sweep,
         heartbeat,
+        spans,
     };
     Ok(body(&relay))
 }
@@ -108,8 +119,10 @@ pub fn relay_after_response(db: &dyn SqlExecutor) {
     let outcome = variables::get("relay_after_response")
         .map_err(anyhow::Error::from)
         .and_then(|raw| match raw.trim() {
-            "true" => relay_over(db, None, None, |relay| relay.publish_one_batch().map(drop))?
-                .context("relaying after the response"),
+            "true" => relay_over(db, None, None, None, |relay| {
+                relay.publish_one_batch().map(drop)
+            })?
+            .context("relaying after the response"),
             "false" => Ok(()),
             other => {
                 anyhow::bail!("variable relay_after_response must be true or false, not `{other}`")

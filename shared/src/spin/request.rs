@@ -2,11 +2,13 @@
 
 use crate::api::body_limit::BodyLimit;
 use crate::api::{ApiRequest, ApiResponse, Problem};
+use crate::telemetry::{current, TraceParent};
 use futures::TryStreamExt;
 use spin_sdk::http::IncomingRequest;
 
 /// Reads `req` into an [`ApiRequest`], or answers 413 as soon as its declared or
-/// received length passes `limit` (the rest of the body is never read).
+/// received length passes `limit` (the rest of the body is never read). Its
+/// `traceparent`, if valid, becomes the trace context its writes carry.
 pub async fn read_request(
     req: IncomingRequest,
     limit: BodyLimit,
@@ -24,6 +26,12 @@ pub async fn read_request(
             )
         })
         .collect();
+    current::set(
+        headers
+            .iter()
+            .find(|(name, _)| name == "traceparent")
+            .and_then(|(_, value)| TraceParent::parse(value)),
+    );
     let mut api = ApiRequest {
         method: req.method().to_string(),
         path: path.to_string(),

@@ -27,6 +27,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0006_metrics",
         include_str!("../../../migrations/sqlite/0006_metrics.sql"),
     ),
+    (
+        "0007_trace_context",
+        include_str!("../../../migrations/sqlite/0007_trace_context.sql"),
+    ),
 ];
 
 /// Postgres scripts in order, equally idempotent.
@@ -54,5 +58,9 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0006_metrics",
         include_str!("../../../migrations/postgres/0006_metrics.sql"),
+    ),
+    (
+        "0007_trace_context",
+        include_str!("../../../migrations/postgres/0007_trace_context.sql"),
     ),
 ];

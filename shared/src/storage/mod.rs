@@ -17,6 +17,7 @@ pub mod pledges;
 pub mod provider_events;
 pub mod refunds;
 mod sql;
+pub mod trace_context;
 pub mod tx;
 
 pub use sql::{

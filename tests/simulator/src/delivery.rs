@@ -3,6 +3,7 @@
 
 use crate::state::Simulator;
 use careforall::payments::signature::sign;
+use careforall::telemetry::TraceParent;
 use rand::Rng;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,10 +15,17 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
+/// The metadata key (and header) of the trace context a payment's webhooks carry.
+pub const TRACEPARENT: &str = "traceparent";
+
 /// Emits one event of `kind` about `object`: kept for `GET /v1/events` and delivered
-/// per the current knobs (not at all while no webhook URL is set).
+/// per the current knobs (not at all while no webhook URL is set), with the trace
+/// context in the object's metadata as `traceparent`.
 pub fn dispatch(sim: &Simulator, kind: &str, object: Value) {
     let config = sim.config();
+    let trace = object["metadata"][TRACEPARENT]
+        .as_str()
+        .and_then(TraceParent::parse);
     let event = json!({
         "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
         "object": "event",
@@ -49,15 +57,25 @@ pub fn dispatch(sim: &Simulator, kind: &str, object: Value) {
         let lose_first = rng.random_bool(config.first_failure_rate.clamp(0.0, 1.0));
         tokio::spawn(deliver(
             sim.clone(),
-            url.clone(),
-            event.clone(),
+            Delivery {
+                url: url.clone(),
+                event: event.clone(),
+                trace,
+            },
             delay,
             lose_first,
         ));
     }
 }
 
-async fn deliver(sim: Simulator, url: String, event: String, delay_ms: u64, lose_first: bool) {
+struct Delivery {
+    url: String,
+    event: String,
+    trace: Option<TraceParent>,
+}
+
+async fn deliver(sim: Simulator, delivery: Delivery, delay_ms: u64, lose_first: bool) {
+    let Delivery { url, event, trace } = delivery;
     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
     let config = sim.config();
     let mut backoff = config.backoff_ms;
@@ -69,11 +87,15 @@ async fn deliver(sim: Simulator, url: String, event: String, delay_ms: u64, lose
         } else {
             // Signed at send time, as a provider re-signs each retry.
             let signature = sign(&[config.webhook_secret.as_bytes()], now(), event.as_bytes());
-            let sent = sim
+            let mut request = sim
                 .http
                 .post(&url)
                 .header("content-type", "application/json")
-                .header("stripe-signature", signature)
+                .header("stripe-signature", signature);
+            if let Some(trace) = &trace {
+                request = request.header(TRACEPARENT, trace.to_string());
+            }
+            let sent = request
                 .body(event.clone())
                 .timeout(Duration::from_secs(10))
                 .send()

@@ -3,11 +3,13 @@
 
 use crate::api::{authorize, error, provider_call};
 use crate::delivery;
+use crate::delivery::TRACEPARENT;
 use crate::state::{Intent, Simulator};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use careforall::telemetry::TraceParent;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -104,6 +106,13 @@ fn no_such_intent() -> (StatusCode, String) {
 }
 
 pub async fn create(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {
+    // A provider that takes part in W3C tracing: the caller's trace context stays with
+    // the payment (in its metadata, unless the caller put one there) and goes out on
+    // every webhook about it.
+    let trace = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse);
     provider_call(&sim, &headers, &body, "/v1/payment_intents", |form| {
         let Some(amount) = form
             .get("amount")
@@ -131,6 +140,12 @@ pub async fn create(State(sim): State<Simulator>, headers: HeaderMap, body: Byte
                     .map(|k| (k.to_string(), v.clone()))
             })
             .collect();
+        let mut metadata = metadata;
+        if let Some(trace) = trace {
+            metadata
+                .entry(TRACEPARENT.to_string())
+                .or_insert_with(|| trace.to_string());
+        }
         let id = format!("pi_{}", uuid::Uuid::new_v4().simple());
         let mut intent = Intent {
             client_secret: format!("{id}_secret_{}", uuid::Uuid::new_v4().simple()),

@@ -243,6 +243,9 @@ impl HostConnection for InstanceState {
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
+        let _span = self
+            .trace
+            .store_call("spin_outbound_pg.open", "postgresql", None);
         if !self.component.outbound.allows_url(&address) {
             return Ok(Err(Error::ConnectionFailed(format!(
                 "address {address} is not permitted by allowed_outbound_hosts of component `{}`",
@@ -268,13 +271,19 @@ impl HostConnection for InstanceState {
         statement: String,
         parameters: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, Error>> {
+        let span = self
+            .trace
+            .store_call("spin_outbound_pg.query", "postgresql", Some(&statement));
         let result = self
             .table
             .get_mut(&conn)?
             .query(&statement, parameters)
             .await;
-        if let Ok(rows) = &result {
-            self.count_statement("query", Shape::with_columns(rows.columns.len()), &statement);
+        match &result {
+            Ok(rows) => {
+                self.count_statement("query", Shape::with_columns(rows.columns.len()), &statement)
+            }
+            Err(e) => span.set_error(format!("{e:?}")),
         }
         Ok(result)
     }
@@ -285,11 +294,17 @@ impl HostConnection for InstanceState {
         statement: String,
         parameters: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
+        let span =
+            self.trace
+                .store_call("spin_outbound_pg.execute", "postgresql", Some(&statement));
         let result = self
             .table
             .get_mut(&conn)?
             .execute(&statement, parameters)
             .await;
+        if let Err(e) = &result {
+            span.set_error(format!("{e:?}"));
+        }
         Ok(result.map(|(changed, shape)| {
             self.count_statement("execute", shape, &statement);
             changed

@@ -15,6 +15,7 @@ impl HostConnection for InstanceState {
         &mut self,
         database: String,
     ) -> wasmtime::Result<Result<Resource<SqliteConnection>, Error>> {
+        let _span = self.trace.store_call("spin_sqlite.open", "sqlite", None);
         if !self.component.sqlite_databases.contains(&database) {
             return Ok(Err(Error::AccessDenied));
         }
@@ -33,13 +34,20 @@ impl HostConnection for InstanceState {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
+        let span = self
+            .trace
+            .store_call("spin_sqlite.execute", "sqlite", Some(&statement));
         let Ok(conn) = self.table.get_mut(&conn) else {
             return Ok(Err(Error::InvalidConnection));
         };
-        Ok(conn
+        let result = conn
             .execute(statement, parameters)
             .await
-            .map_err(|e| Error::Io(e.to_string())))
+            .map_err(|e| Error::Io(e.to_string()));
+        if let Err(e) = &result {
+            span.set_error(format!("{e:?}"));
+        }
+        Ok(result)
     }
 
     async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
