@@ -3,20 +3,24 @@
 //! message naming the culprit if anything in the manifest cannot be honoured.
 
 use crate::bindings::cron::SpinCronPre;
-use crate::bindings::spin::SpinImports;
+use crate::bindings::spin::fermyon::spin2_0_0::{key_value, sqlite, variables};
+use crate::bindings::spin::spin::postgres4_0_0::postgres;
 use crate::config::allowed_hosts::OutboundRules;
+use crate::config::component::ComponentConfig;
 use crate::config::manifest::{Manifest, Route};
 use crate::config::runtime_config::RuntimeConfig;
 use crate::engine::{self, EngineLimits};
-use crate::factors::key_value::KeyValueStores;
-use crate::factors::postgres::PgPools;
-use crate::factors::sqlite::{ConnectionMode, SqliteDatabases};
-use crate::factors::variables::AppVariables;
+use crate::factors::key_value::{KeyValueInstance, KeyValueStores};
+use crate::factors::outbound_http::OutboundHttpInterceptor;
+use crate::factors::postgres::{PgInstance, PgPools};
+use crate::factors::sqlite::{ConnectionMode, SqliteDatabases, SqliteInstance};
+use crate::factors::variables::{AppVariables, VariablesInstance};
+use crate::factors::{self, AppFactors};
 use crate::observe::metrics::Metrics;
 use crate::observe::trace::{TraceScope, Tracing};
-use crate::state::{ComponentConfig, InstanceState};
-use crate::trigger::router::Router;
-use anyhow::{bail, Context, Result};
+use crate::routes::Router;
+use crate::state::InstanceState;
+use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,9 +80,7 @@ pub struct AppRuntime {
     pub components: HashMap<String, LoadedComponent>,
     pub router: Router,
     pub cron: Vec<(String, String)>,
-    pub sqlite: SqliteDatabases,
-    pub key_value: KeyValueStores,
-    pub postgres: PgPools,
+    pub factors: AppFactors,
     pub limits: HostLimits,
     pub metrics: Metrics,
     pub tracing: Arc<Tracing>,
@@ -108,18 +110,7 @@ impl AppRuntime {
         )?;
         let variables = AppVariables::resolve(&manifest, |k| std::env::var(k).ok())?;
 
-        for (id, c) in &manifest.component {
-            for label in &c.sqlite_databases {
-                if !runtime.sqlite.contains_key(label) {
-                    bail!("component `{id}` uses SQLite database `{label}`, which is not defined: define [sqlite_database.{label}] in a runtime config file");
-                }
-            }
-            for label in &c.key_value_stores {
-                if !runtime.key_value.contains_key(label) {
-                    bail!("component `{id}` uses key-value store `{label}`, which is not defined: define [key_value_store.{label}] in a runtime config file");
-                }
-            }
-        }
+        factors::check_labels(&manifest, &runtime)?;
         let sqlite = SqliteDatabases::new(runtime.sqlite.clone(), options.sqlite_connections)?;
         for statement in &options.sqlite_statements {
             let sql = match statement.strip_prefix('@') {
@@ -138,7 +129,15 @@ impl AppRuntime {
         let mut linker = Linker::<InstanceState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        SpinImports::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |s| s)?;
+        // Each interface is linked to its own factor's instance state.
+        sqlite::add_to_linker::<_, HasSelf<SqliteInstance>>(&mut linker, |s| &mut s.sqlite)?;
+        key_value::add_to_linker::<_, HasSelf<KeyValueInstance>>(&mut linker, |s| {
+            &mut s.key_value
+        })?;
+        postgres::add_to_linker::<_, HasSelf<PgInstance>>(&mut linker, |s| &mut s.postgres)?;
+        variables::add_to_linker::<_, HasSelf<VariablesInstance>>(&mut linker, |s| {
+            &mut s.variables
+        })?;
 
         let http_ids: Vec<&str> = manifest
             .trigger
@@ -214,17 +213,23 @@ impl AppRuntime {
             .iter()
             .map(|t| (t.component.clone(), t.cron_expression.clone()))
             .collect();
+        let metrics = Metrics::new()?;
         Ok(Arc::new(AppRuntime {
             name: manifest.application.name.clone(),
             engine,
             components,
             router,
             cron,
-            sqlite,
-            key_value,
-            postgres: PgPools::new(options.max_postgres_connections)?,
+            factors: AppFactors {
+                sqlite,
+                key_value,
+                postgres: PgPools::new(
+                    options.max_postgres_connections,
+                    metrics.postgres_statements.clone(),
+                )?,
+            },
             limits: options.limits,
-            metrics: Metrics::new()?,
+            metrics,
             tracing: options.tracing,
         }))
     }
@@ -235,16 +240,24 @@ impl AppRuntime {
 
     /// A store for one instance of a component: memory limited, interrupted by the
     /// epoch ticker once `deadline` passes (yielding to other tasks at every tick before),
-    /// its host calls traced under `trace`.
+    /// its host calls traced under `trace`, its outbound requests offered to the
+    /// trigger's `interceptor` first.
     pub fn new_store(
-        self: &Arc<Self>,
+        &self,
         component: Arc<ComponentConfig>,
         deadline: Instant,
         trace: TraceScope,
+        interceptor: Arc<dyn OutboundHttpInterceptor>,
     ) -> Store<InstanceState> {
         let mut store = Store::new(
             &self.engine,
-            InstanceState::new(self.clone(), component, trace),
+            InstanceState::new(
+                &self.factors,
+                component,
+                interceptor,
+                trace,
+                self.limits.max_memory_bytes,
+            ),
         );
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);

@@ -7,6 +7,7 @@ mod config;
 mod engine;
 mod factors;
 mod observe;
+mod routes;
 mod state;
 mod trigger;
 

@@ -1,58 +1,59 @@
-//! Per-instance store data: WASI, wasi:http and the Spin factors' state, plus references
-//! to the app-wide and component-wide configuration resolved at startup.
+//! Per-instance store data: WASI and wasi:http, and each factor's own instance state.
+//! Nothing here reaches back to the app or the trigger.
 
-use crate::app::AppRuntime;
-use crate::config::allowed_hosts::OutboundRules;
-use crate::factors::outbound_http::OutboundHttp;
+use crate::config::component::ComponentConfig;
+use crate::factors::key_value::KeyValueInstance;
+use crate::factors::outbound_http::{OutboundHttp, OutboundHttpInterceptor};
+use crate::factors::postgres::PgInstance;
+use crate::factors::sqlite::SqliteInstance;
+use crate::factors::variables::VariablesInstance;
+use crate::factors::AppFactors;
 use crate::observe::trace::TraceScope;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-/// What a component may use, resolved from `spin.toml` once at startup.
-#[derive(Debug)]
-pub struct ComponentConfig {
-    pub id: String,
-    pub sqlite_databases: HashSet<String>,
-    pub key_value_stores: HashSet<String>,
-    pub variables: HashMap<String, String>,
-    pub outbound: OutboundRules,
-    pub environment: Vec<(String, String)>,
-}
-
 pub struct InstanceState {
-    pub app: Arc<AppRuntime>,
-    pub component: Arc<ComponentConfig>,
+    /// WASI's and wasi:http's resources (each factor keeps its own).
     pub table: ResourceTable,
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
-    pub outbound_http: OutboundHttp,
     pub limits: StoreLimits,
-    /// The request's (or scheduled run's) span; each factor's calls are traced under it.
-    pub trace: TraceScope,
+    pub outbound_http: OutboundHttp,
+    pub sqlite: SqliteInstance,
+    pub key_value: KeyValueInstance,
+    pub postgres: PgInstance,
+    pub variables: VariablesInstance,
 }
 
 impl InstanceState {
-    pub fn new(app: Arc<AppRuntime>, component: Arc<ComponentConfig>, trace: TraceScope) -> Self {
+    /// One instance of `component`: each factor's state for it, its calls traced under
+    /// `trace`, its outbound requests offered to `interceptor` first.
+    pub fn new(
+        factors: &AppFactors,
+        component: Arc<ComponentConfig>,
+        interceptor: Arc<dyn OutboundHttpInterceptor>,
+        trace: TraceScope,
+        max_memory_bytes: usize,
+    ) -> Self {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout()
             .inherit_stderr()
             .envs(&component.environment);
-        let limits = wasmtime::StoreLimitsBuilder::new()
-            .memory_size(app.limits.max_memory_bytes)
-            .build();
         InstanceState {
-            outbound_http: OutboundHttp::new(app.clone(), component.clone(), trace.clone()),
-            app,
-            component,
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            limits,
-            trace,
+            limits: wasmtime::StoreLimitsBuilder::new()
+                .memory_size(max_memory_bytes)
+                .build(),
+            outbound_http: OutboundHttp::new(component.clone(), interceptor, trace.clone()),
+            sqlite: factors.sqlite.instance(component.clone(), trace.clone()),
+            key_value: factors.key_value.instance(component.clone(), trace.clone()),
+            postgres: factors.postgres.instance(component.clone(), trace),
+            variables: VariablesInstance::new(component),
         }
     }
 }

@@ -2,13 +2,14 @@
 //! `spin_key_value` table (Spin's default), and Redis.
 
 use crate::bindings::spin::fermyon::spin2_0_0::key_value::{Error, Host, HostStore};
+use crate::config::component::ComponentConfig;
 use crate::config::runtime_config::KvBackend;
-use crate::state::InstanceState;
+use crate::observe::trace::TraceScope;
 use anyhow::{Context, Result};
 use redis::AsyncCommands;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use wasmtime::component::Resource;
+use wasmtime::component::{Resource, ResourceTable};
 
 /// One opened backend, shared by every instance that opens its label.
 pub enum Backend {
@@ -52,6 +53,37 @@ impl KeyValueStores {
         }
         Ok(Self(Arc::new(opened)))
     }
+}
+
+impl KeyValueStores {
+    /// The factor's state for one instance of `component`.
+    pub fn instance(&self, component: Arc<ComponentConfig>, trace: TraceScope) -> KeyValueInstance {
+        KeyValueInstance {
+            stores: self.clone(),
+            component,
+            open_stores: ResourceTable::new(),
+            trace,
+        }
+    }
+}
+
+/// A message for each of `labels` (a component's `key_value_stores`) not in `defined`.
+pub fn undefined_labels(
+    defined: &BTreeMap<String, KvBackend>,
+    component: &str,
+    labels: &[String],
+) -> Vec<String> {
+    super::missing(defined, labels)
+        .map(|label| format!("component `{component}` uses key-value store `{label}`, which is not defined: define [key_value_store.{label}] in a runtime config file"))
+        .collect()
+}
+
+/// One instance's key-value access: the stores its component may open, those it has open.
+pub struct KeyValueInstance {
+    stores: KeyValueStores,
+    component: Arc<ComponentConfig>,
+    open_stores: ResourceTable,
+    trace: TraceScope,
 }
 
 /// An open store resource.
@@ -167,9 +199,9 @@ impl KvStore {
     }
 }
 
-impl Host for InstanceState {}
+impl Host for KeyValueInstance {}
 
-impl HostStore for InstanceState {
+impl HostStore for KeyValueInstance {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<KvStore>, Error>> {
         let _span = self
             .trace
@@ -177,10 +209,10 @@ impl HostStore for InstanceState {
         if !self.component.key_value_stores.contains(&label) {
             return Ok(Err(Error::AccessDenied));
         }
-        let Some(backend) = self.app.key_value.0.get(&label).cloned() else {
+        let Some(backend) = self.stores.0.get(&label).cloned() else {
             return Ok(Err(Error::NoSuchStore));
         };
-        Ok(Ok(self.table.push(KvStore { label, backend })?))
+        Ok(Ok(self.open_stores.push(KvStore { label, backend })?))
     }
 
     async fn get(
@@ -191,7 +223,7 @@ impl HostStore for InstanceState {
         let _span = self
             .trace
             .store_call("spin_key_value.get", "spin_key_value", None);
-        Ok(self.table.get(&store)?.get(key).await)
+        Ok(self.open_stores.get(&store)?.get(key).await)
     }
 
     async fn set(
@@ -203,7 +235,7 @@ impl HostStore for InstanceState {
         let _span = self
             .trace
             .store_call("spin_key_value.set", "spin_key_value", None);
-        Ok(self.table.get(&store)?.set(key, value).await)
+        Ok(self.open_stores.get(&store)?.set(key, value).await)
     }
 
     async fn delete(
@@ -214,7 +246,7 @@ impl HostStore for InstanceState {
         let _span = self
             .trace
             .store_call("spin_key_value.delete", "spin_key_value", None);
-        Ok(self.table.get(&store)?.delete(key).await)
+        Ok(self.open_stores.get(&store)?.delete(key).await)
     }
 
     async fn exists(
@@ -225,7 +257,7 @@ impl HostStore for InstanceState {
         let _span = self
             .trace
             .store_call("spin_key_value.exists", "spin_key_value", None);
-        Ok(self.table.get(&store)?.exists(key).await)
+        Ok(self.open_stores.get(&store)?.exists(key).await)
     }
 
     async fn get_keys(
@@ -235,11 +267,11 @@ impl HostStore for InstanceState {
         let _span = self
             .trace
             .store_call("spin_key_value.get_keys", "spin_key_value", None);
-        Ok(self.table.get(&store)?.get_keys().await)
+        Ok(self.open_stores.get(&store)?.get_keys().await)
     }
 
     async fn drop(&mut self, store: Resource<KvStore>) -> wasmtime::Result<()> {
-        self.table.delete(store)?;
+        self.open_stores.delete(store)?;
         Ok(())
     }
 }

@@ -1,30 +1,50 @@
 //! Outgoing `wasi:http` requests with Spin's rules: a request leaves only when the
-//! component's `allowed_outbound_hosts` allows its scheme, host and port, and
-//! `http://<component>.spin.internal` is served in process by that component. Each
-//! request gets a client span, whose context goes out as `traceparent`.
+//! component's `allowed_outbound_hosts` allows its scheme, host and port. Each request
+//! gets a client span, whose context goes out as `traceparent`. Before it leaves, the
+//! trigger's [`OutboundHttpInterceptor`] may answer it in process (Spin's model: that is
+//! how `http://<component>.spin.internal` reaches a component without the factor
+//! knowing about triggers).
 
-use crate::app::AppRuntime;
+use crate::config::component::ComponentConfig;
+use crate::observe::log;
 use crate::observe::trace::{ChildSpan, TraceScope};
-use crate::state::ComponentConfig;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::KeyValue;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-const INTERNAL_SUFFIX: &str = ".spin.internal";
+/// What an interceptor did with a request.
+pub enum InterceptOutcome {
+    /// Not its business: the request goes out over the network.
+    Continue(http::Request<WasiBody>),
+    /// Answered in process.
+    Complete(http::Response<WasiBody>),
+}
+
+pub type Intercepted = Pin<Box<dyn Future<Output = Result<InterceptOutcome, Error>> + Send>>;
+
+/// Installed by the trigger, consulted for every allowed outbound request.
+pub trait OutboundHttpInterceptor: Send + Sync {
+    fn intercept(&self, request: http::Request<WasiBody>) -> Intercepted;
+}
 
 pub struct OutboundHttp {
-    app: Arc<AppRuntime>,
     component: Arc<ComponentConfig>,
+    interceptor: Arc<dyn OutboundHttpInterceptor>,
     trace: TraceScope,
 }
 
 impl OutboundHttp {
-    pub fn new(app: Arc<AppRuntime>, component: Arc<ComponentConfig>, trace: TraceScope) -> Self {
+    pub fn new(
+        component: Arc<ComponentConfig>,
+        interceptor: Arc<dyn OutboundHttpInterceptor>,
+        trace: TraceScope,
+    ) -> Self {
         Self {
-            app,
             component,
+            interceptor,
             trace,
         }
     }
@@ -54,12 +74,11 @@ impl WasiHttpHooks for OutboundHttp {
         let host = uri.host().unwrap_or("").to_string();
         let port = uri.port_u16();
         if !self.component.outbound.allows(&scheme, &host, port) {
-            let (component, target) = (self.component.id.clone(), uri.to_string());
-            crate::observe::log::warn(
+            log::warn(
                 "outbound request denied",
                 &[
-                    ("component", &component),
-                    ("url", &target),
+                    ("component", &self.component.id),
+                    ("url", &uri.to_string()),
                     ("rule", "allowed_outbound_hosts"),
                 ],
             );
@@ -75,24 +94,21 @@ impl WasiHttpHooks for OutboundHttp {
                 ]
             });
         span.inject(request.headers_mut());
-        if let Some(target) = host.strip_suffix(INTERNAL_SUFFIX) {
-            let app = self.app.clone();
-            let target = target.to_string();
-            return Box::new(async move {
-                let response = app
-                    .serve_internal(&target, request)
-                    .await
-                    .map_err(|_| Error::DestinationNotFound);
-                record_outcome(&span, response.as_ref().map(http::Response::status));
-                let response = response?;
-                Ok((
-                    response,
-                    Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
-                ))
-            });
-        }
+        let interceptor = self.interceptor.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
+            let request = match interceptor.intercept(request).await {
+                Ok(InterceptOutcome::Continue(request)) => request,
+                Ok(InterceptOutcome::Complete(response)) => {
+                    record_outcome(&span, Ok(response.status()));
+                    let done = Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>;
+                    return Ok((response, done));
+                }
+                Err(e) => {
+                    record_outcome(&span, Err(&e));
+                    return Err(e);
+                }
+            };
             let sent = wasmtime_wasi_http::default_send_request(request, options).await;
             record_outcome(&span, sent.as_ref().map(|(res, _)| res.status()));
             let (res, io) = sent?;

@@ -3,11 +3,12 @@
 //! templated `variables` table.
 
 use crate::bindings::spin::fermyon::spin2_0_0::variables::{Error, Host};
+use crate::config::component::ComponentConfig;
 use crate::config::manifest::{validate_variable_name, Manifest};
 use crate::config::template;
-use crate::state::InstanceState;
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Resolved application variables. Secret values never appear in `Debug` output.
 pub struct AppVariables {
@@ -73,7 +74,18 @@ impl AppVariables {
     }
 }
 
-impl Host for InstanceState {
+/// One instance's variables: its component's, resolved at startup.
+pub struct VariablesInstance {
+    component: Arc<ComponentConfig>,
+}
+
+impl VariablesInstance {
+    pub fn new(component: Arc<ComponentConfig>) -> Self {
+        Self { component }
+    }
+}
+
+impl Host for VariablesInstance {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, Error>> {
         if let Err(e) = validate_variable_name(&name) {
             return Ok(Err(Error::InvalidName(e.to_string())));

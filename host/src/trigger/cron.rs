@@ -53,7 +53,12 @@ pub async fn fire(app: &Arc<AppRuntime>, component: &str, timestamp: u64) -> Res
         .with_context(|| format!("component `{component}` has no cron trigger"))?;
     let deadline = Instant::now() + app.limits.request_timeout;
     let trace = app.tracing.cron_span(component);
-    let mut store = app.new_store(loaded.config.clone(), deadline, trace.clone());
+    let mut store = app.new_store(
+        loaded.config.clone(),
+        deadline,
+        trace.clone(),
+        app.service_chaining(),
+    );
     let outcome = async {
         let instance = pre.instantiate_async(&mut store).await?;
         instance

@@ -4,7 +4,7 @@
 use crate::app::{AppRuntime, DeadlineExceeded};
 use crate::observe::log::{self, RequestLog};
 use crate::observe::trace::TraceScope;
-use crate::trigger::router::RouteMatch;
+use crate::routes::RouteMatch;
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -269,7 +269,7 @@ impl AppRuntime {
             .with_context(|| format!("component `{component}` has no HTTP trigger"))?;
         let config = loaded.config.clone();
         let deadline = Instant::now() + self.limits.request_timeout;
-        let mut store = self.new_store(config, deadline, trace);
+        let mut store = self.new_store(config, deadline, trace, self.service_chaining());
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
             .data_mut()

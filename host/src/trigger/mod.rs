@@ -2,4 +2,4 @@
 
 pub mod cron;
 pub mod http;
-pub mod router;
+mod service_chaining;

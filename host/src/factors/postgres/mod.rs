@@ -15,14 +15,15 @@ mod values;
 use crate::bindings::spin::spin::postgres4_0_0::postgres::{
     Column, Error, Host, HostConnection, ParameterValue, RowSet,
 };
+use crate::config::component::ComponentConfig;
 use crate::observe::log;
-use crate::state::InstanceState;
+use crate::observe::trace::TraceScope;
 use session::Session;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio_postgres::types::ToSql;
 use values::{data_type, params, query_failed, refs, value};
-use wasmtime::component::Resource;
+use wasmtime::component::{Resource, ResourceTable};
 
 /// Spin's pool size per address.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
@@ -33,15 +34,31 @@ pub struct PgPools {
     pools: Arc<Mutex<HashMap<String, deadpool_postgres::Pool>>>,
     max_connections: usize,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// Guest statements by the call they took and whether they have result rows.
+    statements: prometheus::IntCounterVec,
 }
 
 impl PgPools {
-    pub fn new(max_connections: usize) -> anyhow::Result<Self> {
+    pub fn new(
+        max_connections: usize,
+        statements: prometheus::IntCounterVec,
+    ) -> anyhow::Result<Self> {
         Ok(PgPools {
             pools: Arc::default(),
             max_connections,
             tls: tls::connector()?,
+            statements,
         })
+    }
+
+    /// The factor's state for one instance of `component`.
+    pub fn instance(&self, component: Arc<ComponentConfig>, trace: TraceScope) -> PgInstance {
+        PgInstance {
+            pools: self.clone(),
+            component,
+            connections: ResourceTable::new(),
+            trace,
+        }
     }
 
     fn pool(&self, address: &str) -> Result<deadpool_postgres::Pool, Error> {
@@ -60,6 +77,15 @@ impl PgPools {
         pools.insert(address.to_string(), pool.clone());
         Ok(pool)
     }
+}
+
+/// One instance's Postgres: the addresses its component may reach (its
+/// `allowed_outbound_hosts`) and its open connections.
+pub struct PgInstance {
+    pools: PgPools,
+    component: Arc<ComponentConfig>,
+    connections: ResourceTable,
+    trace: TraceScope,
 }
 
 /// An open connection resource: one pooled client, held for the resource's lifetime so
@@ -175,11 +201,10 @@ impl Shape {
     }
 }
 
-impl InstanceState {
+impl PgInstance {
     fn count_statement(&self, call: &str, shape: Shape, statement: &str) {
-        self.app
-            .metrics
-            .postgres_statements
+        self.pools
+            .statements
             .with_label_values(&[call, shape.label()])
             .inc();
         if call == "query" && shape == Shape::NoRows {
@@ -236,9 +261,9 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     message
 }
 
-impl Host for InstanceState {}
+impl Host for PgInstance {}
 
-impl HostConnection for InstanceState {
+impl HostConnection for PgInstance {
     async fn open(
         &mut self,
         address: String,
@@ -252,12 +277,12 @@ impl HostConnection for InstanceState {
                 self.component.id
             ))));
         }
-        let pool = match self.app.postgres.pool(&address) {
+        let pool = match self.pools.pool(&address) {
             Ok(pool) => pool,
             Err(e) => return Ok(Err(e)),
         };
         match pool.get().await {
-            Ok(client) => Ok(Ok(self.table.push(PgConnection {
+            Ok(client) => Ok(Ok(self.connections.push(PgConnection {
                 client: Some(client),
                 session: Session::default(),
             })?)),
@@ -275,7 +300,7 @@ impl HostConnection for InstanceState {
             .trace
             .store_call("spin_outbound_pg.query", "postgresql", Some(&statement));
         let result = self
-            .table
+            .connections
             .get_mut(&conn)?
             .query(&statement, parameters)
             .await;
@@ -298,7 +323,7 @@ impl HostConnection for InstanceState {
             self.trace
                 .store_call("spin_outbound_pg.execute", "postgresql", Some(&statement));
         let result = self
-            .table
+            .connections
             .get_mut(&conn)?
             .execute(&statement, parameters)
             .await;
@@ -312,7 +337,7 @@ impl HostConnection for InstanceState {
     }
 
     async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
+        self.connections.delete(conn)?;
         Ok(())
     }
 }

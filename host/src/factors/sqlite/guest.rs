@@ -1,16 +1,15 @@
 //! The interface as guests call it: `open` checks the component's `sqlite_databases`
 //! (Spin's `AccessDenied`/`NoSuchDatabase`), statements run on the resource.
 
-use super::SqliteConnection;
+use super::{SqliteConnection, SqliteInstance};
 use crate::bindings::spin::fermyon::spin2_0_0::sqlite::{
     Error, Host, HostConnection, QueryResult, Value,
 };
-use crate::state::InstanceState;
 use wasmtime::component::Resource;
 
-impl Host for InstanceState {}
+impl Host for SqliteInstance {}
 
-impl HostConnection for InstanceState {
+impl HostConnection for SqliteInstance {
     async fn open(
         &mut self,
         database: String,
@@ -19,11 +18,11 @@ impl HostConnection for InstanceState {
         if !self.component.sqlite_databases.contains(&database) {
             return Ok(Err(Error::AccessDenied));
         }
-        let Some(db) = self.app.sqlite.get(&database).cloned() else {
+        let Some(db) = self.databases.get(&database).cloned() else {
             return Ok(Err(Error::NoSuchDatabase));
         };
         match SqliteConnection::open(db).await {
-            Ok(conn) => Ok(Ok(self.table.push(conn)?)),
+            Ok(conn) => Ok(Ok(self.connections.push(conn)?)),
             Err(e) => Ok(Err(Error::Io(e.to_string()))),
         }
     }
@@ -37,7 +36,7 @@ impl HostConnection for InstanceState {
         let span = self
             .trace
             .store_call("spin_sqlite.execute", "sqlite", Some(&statement));
-        let Ok(conn) = self.table.get_mut(&conn) else {
+        let Ok(conn) = self.connections.get_mut(&conn) else {
             return Ok(Err(Error::InvalidConnection));
         };
         let result = conn
@@ -51,7 +50,7 @@ impl HostConnection for InstanceState {
     }
 
     async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
+        self.connections.delete(conn)?;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! `fermyon:spin/sqlite@2.0.0` on real SQLite files through rusqlite. The factor owns
-//! its databases, their connections and the writer queue; instances reach it only
-//! through their [`crate::state::InstanceState`].
+//! its databases, their connections and the writer queue; each instance has its own
+//! [`SqliteInstance`] (the labels its component may open, its open connections).
 //!
 //! Two connection modes ([`ConnectionMode`]):
 //! - `new` is Spin's behaviour: every `open` is a fresh connection (rusqlite defaults),
@@ -18,11 +18,14 @@ mod connection;
 mod guest;
 mod values;
 
+use crate::config::component::ComponentConfig;
 use crate::config::runtime_config::SqliteLocation;
+use crate::observe::trace::TraceScope;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use wasmtime::component::ResourceTable;
 
 pub use connection::SqliteConnection;
 
@@ -78,6 +81,25 @@ impl Database {
     }
 }
 
+/// A message for each of `labels` (a component's `sqlite_databases`) not in `defined`.
+pub fn undefined_labels(
+    defined: &BTreeMap<String, SqliteLocation>,
+    component: &str,
+    labels: &[String],
+) -> Vec<String> {
+    super::missing(defined, labels)
+        .map(|label| format!("component `{component}` uses SQLite database `{label}`, which is not defined: define [sqlite_database.{label}] in a runtime config file"))
+        .collect()
+}
+
+/// One instance's SQLite: the databases its component may open and its open connections.
+pub struct SqliteInstance {
+    databases: SqliteDatabases,
+    component: Arc<ComponentConfig>,
+    connections: ResourceTable,
+    trace: TraceScope,
+}
+
 /// The app's databases by label.
 #[derive(Debug, Clone)]
 pub struct SqliteDatabases(Arc<BTreeMap<String, Arc<Database>>>);
@@ -109,6 +131,16 @@ impl SqliteDatabases {
 
     fn get(&self, label: &str) -> Option<&Arc<Database>> {
         self.0.get(label)
+    }
+
+    /// The factor's state for one instance of `component`.
+    pub fn instance(&self, component: Arc<ComponentConfig>, trace: TraceScope) -> SqliteInstance {
+        SqliteInstance {
+            databases: self.clone(),
+            component,
+            connections: ResourceTable::new(),
+            trace,
+        }
     }
 
     /// Runs SQL statements (`spin up --sqlite`) against a database before serving.
