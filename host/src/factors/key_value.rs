@@ -73,9 +73,12 @@ pub fn undefined_labels(
     component: &str,
     labels: &[String],
 ) -> Vec<String> {
-    super::missing(defined, labels)
-        .map(|label| format!("component `{component}` uses key-value store `{label}`, which is not defined: define [key_value_store.{label}] in a runtime config file"))
-        .collect()
+    super::undefined(
+        defined,
+        labels,
+        component,
+        ("key-value store", "key_value_store"),
+    )
 }
 
 /// One instance's key-value access: the stores its component may open, those it has open.

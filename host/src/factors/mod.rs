@@ -41,10 +41,16 @@ pub fn check_labels(manifest: &Manifest, runtime: &RuntimeConfig) -> anyhow::Res
     Ok(())
 }
 
-/// The labels of `used` that `defined` lacks.
-fn missing<'a, V>(
-    defined: &'a std::collections::BTreeMap<String, V>,
-    used: &'a [String],
-) -> impl Iterator<Item = &'a String> {
-    used.iter().filter(|label| !defined.contains_key(*label))
+/// A message for each label of `used` that `defined` lacks: component `component` uses
+/// `what` `label`, to be defined as `[section.label]`.
+fn undefined<V>(
+    defined: &std::collections::BTreeMap<String, V>,
+    used: &[String],
+    component: &str,
+    (what, section): (&str, &str),
+) -> Vec<String> {
+    used.iter()
+        .filter(|label| !defined.contains_key(*label))
+        .map(|label| format!("component `{component}` uses {what} `{label}`, which is not defined: define [{section}.{label}] in a runtime config file"))
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! Where a write's trace context is kept (migration 0007): beside its outbox event, and
 //! beside the notification an event queued. Written only under a trace context.
 
-use super::{placeholders, DbError, SqlExecutor, SqlValue};
+use super::{placeholders, DbError, Row, SqlExecutor, SqlValue};
 use crate::telemetry::TraceParent;
 use std::collections::HashMap;
 
@@ -34,27 +34,10 @@ pub fn of_events(
     db: &dyn SqlExecutor,
     event_ids: &[i64],
 ) -> Result<HashMap<i64, TraceParent>, DbError> {
-    if event_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
     let ids: Vec<SqlValue> = event_ids.iter().map(|id| (*id).into()).collect();
-    db.query(
-        &format!(
-            "SELECT event_id, traceparent FROM outbox_trace_context WHERE event_id IN ({})",
-            placeholders(1, ids.len())
-        ),
-        &ids,
-    )?
-    .iter()
-    .filter_map(|row| {
-        let parsed = row.text("traceparent").map(|t| TraceParent::parse(&t));
-        match (row.i64("event_id"), parsed) {
-            (Ok(id), Ok(Some(context))) => Some(Ok((id, context))),
-            (Err(e), _) | (_, Err(e)) => Some(Err(e)),
-            (Ok(_), Ok(None)) => None,
-        }
+    lookup(db, "outbox_trace_context", "event_id", &ids, |row| {
+        row.i64("event_id")
     })
-    .collect()
 }
 
 /// The trace contexts of those of `notification_ids` queued under one.
@@ -62,26 +45,40 @@ pub fn of_notifications(
     db: &dyn SqlExecutor,
     notification_ids: &[&str],
 ) -> Result<HashMap<String, TraceParent>, DbError> {
-    if notification_ids.is_empty() {
+    let ids: Vec<SqlValue> = notification_ids.iter().map(|id| (*id).into()).collect();
+    lookup(
+        db,
+        "notification_trace_context",
+        "notification_id",
+        &ids,
+        |row| row.text("notification_id"),
+    )
+}
+
+/// `traceparent` of the rows of `table` whose `key` is one of `ids`, by key; a stored
+/// value that no longer parses is left out (the work it belongs to is simply untraced).
+fn lookup<K: std::hash::Hash + Eq>(
+    db: &dyn SqlExecutor,
+    table: &str,
+    key: &str,
+    ids: &[SqlValue],
+    key_of: impl Fn(&Row<'_>) -> Result<K, DbError>,
+) -> Result<HashMap<K, TraceParent>, DbError> {
+    if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids: Vec<SqlValue> = notification_ids.iter().map(|id| (*id).into()).collect();
-    db.query(
+    let rows = db.query(
         &format!(
-            "SELECT notification_id, traceparent FROM notification_trace_context \
-             WHERE notification_id IN ({})",
+            "SELECT {key}, traceparent FROM {table} WHERE {key} IN ({})",
             placeholders(1, ids.len())
         ),
-        &ids,
-    )?
-    .iter()
-    .filter_map(|row| {
-        let parsed = row.text("traceparent").map(|t| TraceParent::parse(&t));
-        match (row.text("notification_id"), parsed) {
-            (Ok(id), Ok(Some(context))) => Some(Ok((id, context))),
-            (Err(e), _) | (_, Err(e)) => Some(Err(e)),
-            (Ok(_), Ok(None)) => None,
+        ids,
+    )?;
+    let mut found = HashMap::new();
+    for row in rows.iter() {
+        if let Some(context) = TraceParent::parse(&row.text("traceparent")?) {
+            found.insert(key_of(&row)?, context);
         }
-    })
-    .collect()
+    }
+    Ok(found)
 }

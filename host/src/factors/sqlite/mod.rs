@@ -87,9 +87,12 @@ pub fn undefined_labels(
     component: &str,
     labels: &[String],
 ) -> Vec<String> {
-    super::missing(defined, labels)
-        .map(|label| format!("component `{component}` uses SQLite database `{label}`, which is not defined: define [sqlite_database.{label}] in a runtime config file"))
-        .collect()
+    super::undefined(
+        defined,
+        labels,
+        component,
+        ("SQLite database", "sqlite_database"),
+    )
 }
 
 /// One instance's SQLite: the databases its component may open and its open connections.
