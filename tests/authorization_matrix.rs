@@ -1,5 +1,6 @@
 //! Who may do what, over every route of `openapi.yaml`: anonymous, donor A (her pledge's
-//! token), donor B (his) and the admin, through the real app on SQLite. Each route's
+//! token), donor B (his) and the admin, through the real app on SQLite (signed-in
+//! accounts have their own test, `accounts_api.rs`). Each route's
 //! expectation is one of a few policies; a route the spec lists and the matrix does not
 //! cover fails the test, so a new route has to say who may call it.
 
@@ -38,6 +39,12 @@ enum Policy {
     ProviderSigned,
     /// The relay's own secret: every bearer token here, the admin's included, is refused.
     RelaySecret,
+    /// Credentials in the body, never a bearer token: every caller gets the same answer
+    /// (here, wrong credentials).
+    Credentials,
+    /// A signed-in donor's session token only: none is 401 `unauthorized`, and a donor's
+    /// or the admin's token is not one (401 `invalid_token`).
+    SessionOnly,
 }
 
 struct Call {
@@ -220,6 +227,39 @@ async fn every_route_lets_in_exactly_its_callers() {
             "/internal/outbox/relay".into(),
             Policy::RelaySecret,
         ),
+        with_body(
+            call(
+                Method::POST,
+                "/api/v1/accounts",
+                "/api/v1/accounts".into(),
+                Policy::Public,
+            ),
+            json!({ "email": "matrix@example.org", "password": "a long passphrase 42" }),
+        ),
+        with_body(
+            call(
+                Method::POST,
+                "/api/v1/accounts/confirmations",
+                "/api/v1/accounts/confirmations".into(),
+                Policy::Public,
+            ),
+            json!({ "token": "not-a-token" }),
+        ),
+        with_body(
+            call(
+                Method::POST,
+                "/api/v1/sessions",
+                "/api/v1/sessions".into(),
+                Policy::Credentials,
+            ),
+            json!({ "email": "nobody@example.org", "password": "a long passphrase 42" }),
+        ),
+        call(
+            Method::DELETE,
+            "/api/v1/sessions/current",
+            "/api/v1/sessions/current".into(),
+            Policy::SessionOnly,
+        ),
     ];
 
     let spec: serde_yaml::Value = serde_yaml::from_str(
@@ -293,6 +333,9 @@ async fn every_route_lets_in_exactly_its_callers() {
                 (Policy::ProviderSigned, _) => answer.problem(400, "invalid_signature_header"),
                 (Policy::RelaySecret, Caller::Anonymous) => answer.problem(401, "unauthorized"),
                 (Policy::RelaySecret, _) => answer.problem(403, "forbidden"),
+                (Policy::Credentials, _) => answer.problem(401, "invalid_credentials"),
+                (Policy::SessionOnly, Caller::Anonymous) => answer.problem(401, "unauthorized"),
+                (Policy::SessionOnly, _) => answer.problem(401, "invalid_token"),
             }
         }
     }

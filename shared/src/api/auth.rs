@@ -58,6 +58,41 @@ fn require_secret(
     Ok(())
 }
 
+/// The session id of a session token in `Authorization: Bearer <token>` (signed and not
+/// expired; whether the session is still open is the store's to say). Anything else
+/// answers 401.
+pub fn session_of(req: &ApiRequest, token_secret: &[u8], now_secs: i64) -> Result<String, Problem> {
+    const REALM: &str = "careforall-account";
+    let token = bearer(req, REALM)?
+        .ok_or_else(|| challenge(REALM, "this route needs a session token: sign in first"))?;
+    match verify(token_secret, token, now_secs) {
+        Ok(TokenSubject::Session(id)) => Ok(id),
+        Ok(_) => Err(invalid_token(
+            REALM,
+            "invalid_token",
+            "this is not a session token",
+        )),
+        Err(e) => Err(refused_token(REALM, &e)),
+    }
+}
+
+fn invalid_token(realm: &str, code: &'static str, detail: impl Into<String>) -> Problem {
+    Problem::new(401, "unauthorized", detail)
+        .with_code(code)
+        .with_header(
+            "www-authenticate",
+            format!("Bearer realm=\"{realm}\", error=\"invalid_token\""),
+        )
+}
+
+fn refused_token(realm: &str, e: &TokenError) -> Problem {
+    let code = match e {
+        TokenError::Expired { .. } => "token_expired",
+        TokenError::Malformed | TokenError::BadSignature => "invalid_token",
+    };
+    invalid_token(realm, code, e.to_string())
+}
+
 /// Who is reading donor data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reader {
@@ -85,7 +120,9 @@ pub fn identify_reader(
              it may now be in a log, so rotate it",
         ));
     }
-    let token = bearer(req, REALM)?.or(query_token).ok_or_else(|| {
+    let header = bearer(req, REALM)?;
+    let from_query = header.is_none();
+    let token = header.or(query_token).ok_or_else(|| {
         challenge(
             REALM,
             "this route needs a donor token (from the pledge or its receipt) or an admin token",
@@ -94,20 +131,20 @@ pub fn identify_reader(
     if is_token(token, admin_token) {
         return Ok(Reader::Admin);
     }
-    verify(token_secret, token, now_secs)
-        .map(Reader::Donor)
-        .map_err(|e| {
-            let code = match e {
-                TokenError::Expired { .. } => "token_expired",
-                TokenError::Malformed | TokenError::BadSignature => "invalid_token",
-            };
-            Problem::new(401, "unauthorized", e.to_string())
-                .with_code(code)
-                .with_header(
-                    "www-authenticate",
-                    format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""),
-                )
-        })
+    match verify(token_secret, token, now_secs) {
+        Ok(TokenSubject::Session(_)) if from_query => Err(Problem::new(
+            400,
+            "session_token_in_query",
+            "a session token is accepted only in the Authorization header, never in a URL",
+        )),
+        Ok(TokenSubject::Confirmation(_)) => Err(invalid_token(
+            REALM,
+            "invalid_token",
+            "an email confirmation token does not open donor history; sign in",
+        )),
+        Ok(subject) => Ok(Reader::Donor(subject)),
+        Err(e) => Err(refused_token(REALM, &e)),
+    }
 }
 
 #[cfg(test)]

@@ -2,13 +2,16 @@
 //! campaign's public donation feed (anonymous donors stay anonymous).
 //!
 //! `GET /api/v1/pledges/{id}`, `GET /api/v1/donors/me/pledges`: admin, or a donor token
-//! covering the pledge (its own pledge token, or an email token for the donor's address).
-//! A pledge the token does not cover answers 404, as if it did not exist.
+//! covering the pledge (its own pledge token, or an email token for the donor's address),
+//! or a signed-in account's session (in the header only), which covers the pledges made
+//! with the account's confirmed email, those made as a guest included. A pledge the token
+//! does not cover answers 404, as if it did not exist.
 //! `GET /api/v1/campaigns/{id}/donations`: public.
 
 use super::auth::{identify_reader, Reader};
 use super::pagination::{encode_cursor, parse_page};
 use super::{ApiRequest, ApiResponse, ApiResult, Problem};
+use crate::domain::donor::Email;
 use crate::domain::donor_token::TokenSubject;
 use crate::domain::money::Currency;
 use crate::domain::pledge::PledgeStatus;
@@ -16,7 +19,7 @@ use crate::storage::disputes::{self, Dispute};
 use crate::storage::pledge_lists::{self, Page};
 use crate::storage::pledges::{self, HistoryEntry, Pledge};
 use crate::storage::refunds::{self, Refund};
-use crate::storage::{campaigns, SqlExecutor};
+use crate::storage::{accounts, campaigns, SqlExecutor};
 use serde::Serialize;
 
 pub struct Context<'a> {
@@ -59,8 +62,8 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
             }
             feed(id, &rest, ctx)
         }
-        Target::Pledge(id) => pledge_detail(id, reader(req, token.as_deref(), ctx)?, &rest, ctx),
-        Target::MyPledges => my_pledges(reader(req, token.as_deref(), ctx)?, &rest, ctx),
+        Target::Pledge(id) => pledge_detail(id, access(req, token.as_deref(), ctx)?, &rest, ctx),
+        Target::MyPledges => my_pledges(access(req, token.as_deref(), ctx)?, &rest, ctx),
     }
 }
 
@@ -70,14 +73,48 @@ enum Target<'a> {
     Feed(&'a str),
 }
 
-fn reader(req: &ApiRequest, token: Option<&str>, ctx: &Context<'_>) -> Result<Reader, Problem> {
-    identify_reader(
+/// What a reader may see: everything, one pledge, or the pledges of one email (a guest's
+/// email token, or a signed-in account's confirmed email).
+enum Access {
+    Admin,
+    Pledge(String),
+    Email(Email),
+}
+
+fn access(req: &ApiRequest, token: Option<&str>, ctx: &Context<'_>) -> Result<Access, Problem> {
+    let reader = identify_reader(
         req,
         token,
         ctx.admin_token,
         ctx.token_secret,
         ctx.now_ms / 1000,
-    )
+    )?;
+    match reader {
+        Reader::Admin => Ok(Access::Admin),
+        Reader::Donor(TokenSubject::Pledge(id)) => Ok(Access::Pledge(id)),
+        Reader::Donor(TokenSubject::Email(email)) => Ok(Access::Email(email)),
+        Reader::Donor(TokenSubject::Session(session)) => {
+            match accounts::session_account(ctx.db, &session, ctx.now_ms)? {
+                Some(account) if account.confirmed => Ok(Access::Email(account.email)),
+                Some(_) => Err(Problem::new(
+                    403,
+                    "email_unconfirmed",
+                    "confirm the account's email first",
+                )),
+                None => Err(Problem::new(
+                    401,
+                    "session_ended",
+                    "this session has ended (signed out or expired); sign in again",
+                )
+                .with_header("www-authenticate", "Bearer realm=\"careforall-account\"")),
+            }
+        }
+        Reader::Donor(TokenSubject::Confirmation(_)) => Err(Problem::new(
+            401,
+            "invalid_token",
+            "an email confirmation token does not open donor history",
+        )),
+    }
 }
 
 /// Takes the `token` parameter out of a query string, leaving the rest for pagination.
@@ -94,11 +131,11 @@ fn split_token(query: &str) -> (Option<String>, String) {
     (token, rest.finish())
 }
 
-fn covers(reader: &Reader, pledge: &Pledge) -> bool {
-    match reader {
-        Reader::Admin => true,
-        Reader::Donor(TokenSubject::Pledge(id)) => *id == pledge.id,
-        Reader::Donor(TokenSubject::Email(email)) => email.as_str() == pledge.donor_email,
+fn covers(access: &Access, pledge: &Pledge) -> bool {
+    match access {
+        Access::Admin => true,
+        Access::Pledge(id) => *id == pledge.id,
+        Access::Email(email) => email.as_str() == pledge.donor_email,
     }
 }
 
@@ -110,7 +147,7 @@ struct PledgeDetail {
     disputes: Vec<Dispute>,
 }
 
-fn pledge_detail(id: &str, reader: Reader, query: &str, ctx: &Context<'_>) -> ApiResult {
+fn pledge_detail(id: &str, access: Access, query: &str, ctx: &Context<'_>) -> ApiResult {
     if !query.is_empty() {
         return Err(Problem::new(
             400,
@@ -120,7 +157,7 @@ fn pledge_detail(id: &str, reader: Reader, query: &str, ctx: &Context<'_>) -> Ap
     }
     let not_found = || Problem::not_found("pledge_not_found", format!("no pledge with id `{id}`"));
     let pledge = pledges::get(ctx.db, id)?.ok_or_else(not_found)?;
-    if !covers(&reader, &pledge) {
+    if !covers(&access, &pledge) {
         return Err(not_found());
     }
     Ok(ApiResponse::json(
@@ -155,14 +192,12 @@ fn listing<T>(items: Vec<T>, more: bool, last_seq: Option<i64>) -> Listing<T> {
     }
 }
 
-fn my_pledges(reader: Reader, query: &str, ctx: &Context<'_>) -> ApiResult {
+fn my_pledges(access: Access, query: &str, ctx: &Context<'_>) -> ApiResult {
     let page = page(query)?;
-    let (items, more) = match &reader {
-        Reader::Admin => pledge_lists::all(ctx.db, page)?,
-        Reader::Donor(TokenSubject::Email(email)) => {
-            pledge_lists::for_email(ctx.db, email.as_str(), page)?
-        }
-        Reader::Donor(TokenSubject::Pledge(id)) => {
+    let (items, more) = match &access {
+        Access::Admin => pledge_lists::all(ctx.db, page)?,
+        Access::Email(email) => pledge_lists::for_email(ctx.db, email.as_str(), page)?,
+        Access::Pledge(id) => {
             let own = pledges::get(ctx.db, id)?
                 .filter(|p| page.before.is_none_or(|before| p.seq < before));
             (own.into_iter().collect(), false)

@@ -1,6 +1,7 @@
 //! HTTP API handlers as plain functions from [`ApiRequest`] to [`ApiResponse`], so the
 //! components stay thin and everything here is testable natively against real SQLite.
 
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod body_limit;

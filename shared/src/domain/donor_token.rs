@@ -1,8 +1,11 @@
-//! Signed, expiring donor tokens: how a guest (no account) proves which pledges are theirs.
+//! Signed, expiring donor tokens: how a guest (no account) proves which pledges are theirs,
+//! and how a registered donor proves who they are.
 //!
 //! A token names one subject: a single pledge (handed back with the pledge itself, so the
-//! browser that made it can follow it) or a donor email (sent in the receipt, so only the
-//! owner of the mailbox holds it). Format: `cfa1.<payload>.<mac>`, both base64url, the MAC
+//! browser that made it can follow it), a donor email (sent in the receipt, so only the
+//! owner of the mailbox holds it), a signed-in session of an account (short-lived, and
+//! revocable because the session is stored), or an account's email confirmation (sent to
+//! that email, good only for confirming it). Format: `cfa1.<payload>.<mac>`, both base64url, the MAC
 //! an HMAC-SHA256 over `cfa1.<payload>` with the app's `donor_token_secret`.
 
 use super::donor::Email;
@@ -15,10 +18,17 @@ const PREFIX: &str = "cfa1";
 /// How long a guest link stays valid.
 pub const GUEST_TOKEN_TTL_SECS: i64 = 30 * 24 * 60 * 60;
 
+/// How long an account's confirmation link stays valid.
+pub const CONFIRMATION_TOKEN_TTL_SECS: i64 = 2 * 24 * 60 * 60;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSubject {
     Pledge(String),
     Email(Email),
+    /// A stored session (its id); valid while the session is.
+    Session(String),
+    /// Confirms the email of an account (its id).
+    Confirmation(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +52,8 @@ pub fn issue(secret: &[u8], subject: &TokenSubject, expires_at: i64) -> String {
     let payload = match subject {
         TokenSubject::Pledge(id) => format!("{expires_at}:pledge:{id}"),
         TokenSubject::Email(email) => format!("{expires_at}:email:{}", email.as_str()),
+        TokenSubject::Session(id) => format!("{expires_at}:session:{id}"),
+        TokenSubject::Confirmation(account) => format!("{expires_at}:confirm:{account}"),
     };
     let signed = format!("{PREFIX}.{}", URL_SAFE_NO_PAD.encode(payload));
     let tag = mac(secret, &signed).finalize().into_bytes();
@@ -82,6 +94,8 @@ pub fn verify(secret: &[u8], token: &str, now_secs: i64) -> Result<TokenSubject,
         "email" => Email::parse(value)
             .map(TokenSubject::Email)
             .map_err(|_| TokenError::Malformed),
+        "session" if !value.is_empty() => Ok(TokenSubject::Session(value.to_string())),
+        "confirm" if !value.is_empty() => Ok(TokenSubject::Confirmation(value.to_string())),
         _ => Err(TokenError::Malformed),
     }
 }
@@ -103,8 +117,13 @@ mod tests {
             Err(TokenError::Expired { expired_at: 1_000 })
         );
         assert_eq!(verify(b"other", &token, 0), Err(TokenError::BadSignature));
-        let pledge = TokenSubject::Pledge("p-1".into());
-        assert_eq!(verify(SECRET, &issue(SECRET, &pledge, 5), 4), Ok(pledge));
+        for subject in [
+            TokenSubject::Pledge("p-1".into()),
+            TokenSubject::Session("s-1".into()),
+            TokenSubject::Confirmation("a-1".into()),
+        ] {
+            assert_eq!(verify(SECRET, &issue(SECRET, &subject, 5), 4), Ok(subject));
+        }
         for bad in ["", "cfa1", "cfa1.abc", "x.abc.def", "cfa1.!!.!!"] {
             assert_eq!(verify(SECRET, bad, 0), Err(TokenError::Malformed), "{bad}");
         }

@@ -6,6 +6,7 @@ pub mod donor;
 pub mod donor_token;
 pub mod idempotency;
 pub mod money;
+pub mod password;
 pub mod pledge;
 pub mod refund;
 pub mod text;

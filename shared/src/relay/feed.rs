@@ -3,6 +3,7 @@
 //! signed like the provider's webhooks.
 
 use super::event::OutboxEvent;
+use crate::storage::accounts::ACCOUNT_CREATED_EVENT;
 use crate::storage::provider_events::ADMIN_EVENT_PREFIX;
 use crate::storage::{row_placeholders, rows_per_statement, DbError, SqlExecutor, SqlValue};
 use serde::Serialize;
@@ -58,10 +59,11 @@ pub fn consume(
         return Ok(());
     }
     let mut rows: Vec<[SqlValue; 5]> = Vec::new();
-    // Admin alerts are for the operators, not for the public feed.
-    let public = events
-        .iter()
-        .filter(|e| !e.event_type.starts_with(ADMIN_EVENT_PREFIX));
+    // Admin alerts are for the operators and accounts for their owners, not for the
+    // public feed.
+    let public = events.iter().filter(|e| {
+        !e.event_type.starts_with(ADMIN_EVENT_PREFIX) && e.event_type != ACCOUNT_CREATED_EVENT
+    });
     for event in public {
         let body = public_body(event)?;
         for subscriber in &settings.subscribers {

@@ -6,6 +6,7 @@
 pub mod abandoned;
 pub mod apply;
 pub mod claim;
+pub mod confirmation;
 pub mod dead_letter;
 pub mod deliver;
 pub mod event;

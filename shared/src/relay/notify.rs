@@ -1,6 +1,7 @@
 //! The notifications consumer: turns a batch's effects into donor receipts and admin
 //! alerts, written as rows once per (kind, subject) and sent later by `deliver`.
 
+use super::confirmation;
 use super::event::{OutboxEvent, PledgeEvent};
 use super::totals::{CampaignTotals, Effects};
 use crate::domain::donor::Email;
@@ -45,6 +46,8 @@ pub enum Kind {
     /// To the admins, when a dispute opens (evidence is due) and when it is decided;
     /// subject: the dispute and its status.
     Dispute,
+    /// To a new account's email, with the token that confirms it; subject: the account.
+    AccountConfirmation,
 }
 
 impl Kind {
@@ -56,18 +59,19 @@ impl Kind {
             Kind::DeadLetter => "dead_letter",
             Kind::RefundFailed => "refund_failed",
             Kind::Dispute => "dispute",
+            Kind::AccountConfirmation => "account_confirmation",
         }
     }
 }
 
 #[derive(Serialize)]
-struct Message<'a, T: Serialize> {
-    id: &'a str,
-    kind: Kind,
-    to: &'a str,
-    subject: String,
+pub(super) struct Message<'a, T: Serialize> {
+    pub id: &'a str,
+    pub kind: Kind,
+    pub to: &'a str,
+    pub subject: String,
     #[serde(flatten)]
-    details: T,
+    pub details: T,
 }
 
 #[derive(Serialize)]
@@ -162,6 +166,7 @@ pub fn consume(
     }
     for event in events {
         money_back_alert(db, event, settings, &new_id(), now_ms)?;
+        confirmation::consume(db, event, settings, &new_id(), now_ms)?;
     }
     Ok(())
 }
@@ -327,7 +332,7 @@ fn count_failures(
 }
 
 /// Stores a message once per (kind, subject); a second one for the same pair is dropped.
-fn enqueue<T: Serialize>(
+pub(super) fn enqueue<T: Serialize>(
     db: &dyn SqlExecutor,
     message: &Message<'_, T>,
     subject_id: &str,

@@ -31,6 +31,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0007_trace_context",
         include_str!("../../../migrations/sqlite/0007_trace_context.sql"),
     ),
+    (
+        "0008_accounts",
+        include_str!("../../../migrations/sqlite/0008_accounts.sql"),
+    ),
 ];
 
 /// Postgres scripts in order, equally idempotent.
@@ -62,5 +66,9 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0007_trace_context",
         include_str!("../../../migrations/postgres/0007_trace_context.sql"),
+    ),
+    (
+        "0008_accounts",
+        include_str!("../../../migrations/postgres/0008_accounts.sql"),
     ),
 ];

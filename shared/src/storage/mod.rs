@@ -2,6 +2,7 @@
 //! (and rusqlite in native tests) implement, the repositories written against it, and the
 //! key-value port.
 
+pub mod accounts;
 pub mod business_metrics;
 pub mod campaigns;
 pub mod disputes;

@@ -1,0 +1,34 @@
+use careforall::api::accounts::{handle, Context};
+use careforall::api::body_limit::BodyLimit;
+use careforall::spin::{new_id, now_ms, read_with_database, spin_response, variables};
+use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn accounts(req: IncomingRequest) -> anyhow::Result<Response> {
+    let (req, db) = match read_with_database(req, BodyLimit::API).await {
+        Ok(opened) => opened,
+        Err(refused) => return Ok(refused),
+    };
+    let token_secret = variables::get("donor_token_secret")?;
+    let ttl = variables::get("session_ttl_secs")?;
+    let session_ttl_secs: i64 = ttl
+        .trim()
+        .parse()
+        .ok()
+        .filter(|secs| *secs > 0)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "variable session_ttl_secs must be a positive number of seconds, not `{ttl}`"
+            )
+        })?;
+    let ctx = Context {
+        db: db.as_ref(),
+        token_secret: token_secret.as_bytes(),
+        session_ttl_secs,
+        clock: &now_ms,
+        new_id: &new_id,
+        salt: &|| *uuid::Uuid::new_v4().as_bytes(),
+    };
+    Ok(spin_response(handle(&req, &ctx)))
+}
