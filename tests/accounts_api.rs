@@ -1,7 +1,7 @@
 //! Registered donors over real HTTP on both backends: sign up, the confirmation email
 //! through the notification gateway, sign in, a history that holds the pledges made as a
-//! guest with the same email (and nobody else's), sign out, an expired session, and no
-//! password or token in any log line.
+//! guest with the same email (and nobody else's), sign out, an expired session, guessing
+//! throttled per account and per client, and no password or token in any log line.
 
 use harness::{both_backends, pledge_body, Answer, App, Backend};
 use payment_simulator::Config;
@@ -12,6 +12,7 @@ use std::time::Duration;
 both_backends! {
     account_lifecycle => sign_up_confirm_sign_in_and_out,
     expired_sessions => a_session_ends_when_its_time_is_up,
+    brute_force => guessing_is_throttled_per_account_and_per_client,
 }
 
 const PASSWORD: &str = "a long passphrase 42";
@@ -252,4 +253,32 @@ async fn a_session_ends_when_its_time_is_up(backend: Backend) {
     app.get_as("/api/v1/donors/me/pledges", token)
         .await
         .problem(401, "token_expired");
+}
+
+async fn guessing_is_throttled_per_account_and_per_client(backend: Backend) {
+    let app = App::start(backend, Config::default()).await.unwrap();
+    confirmed_account(&app, "dee@example.org").await;
+    confirmed_account(&app, "eve@example.org").await;
+    // Five wrong guesses for one account, then that account is refused even with the
+    // right password; another account from the same client still signs in.
+    for _ in 0..5 {
+        sign_in(&app, "dee@example.org", "a wrong passphrase")
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    let locked = sign_in(&app, "dee@example.org", PASSWORD).await;
+    locked.problem(429, "too_many_attempts");
+    assert!(locked.raw.contains("try again in"), "{}", locked.raw);
+    let eve = sign_in(&app, "eve@example.org", PASSWORD).await;
+    assert_eq!(eve.status, 201, "{}", eve.raw);
+    // One client guessing across many emails: 20 failures in all, then every sign-in
+    // from it is refused.
+    for i in 0..15 {
+        sign_in(&app, &format!("guess{i}@example.org"), "a wrong passphrase")
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    sign_in(&app, "eve@example.org", PASSWORD)
+        .await
+        .problem(429, "too_many_attempts");
 }

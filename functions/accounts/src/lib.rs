@@ -1,6 +1,8 @@
 use careforall::api::accounts::{handle, Context};
 use careforall::api::body_limit::BodyLimit;
-use careforall::spin::{new_id, now_ms, read_with_database, spin_response, variables};
+use careforall::spin::{
+    new_id, now_ms, read_with_database, spin_response, variables, DefaultStore,
+};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -22,6 +24,13 @@ async fn accounts(req: IncomingRequest) -> anyhow::Result<Response> {
                 "variable session_ttl_secs must be a positive number of seconds, not `{ttl}`"
             )
         })?;
+    let trusted_proxies: Vec<String> = variables::get("trusted_proxies")?
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    let kv = DefaultStore::default();
     let ctx = Context {
         db: db.as_ref(),
         token_secret: token_secret.as_bytes(),
@@ -29,6 +38,8 @@ async fn accounts(req: IncomingRequest) -> anyhow::Result<Response> {
         clock: &now_ms,
         new_id: &new_id,
         salt: &|| *uuid::Uuid::new_v4().as_bytes(),
+        kv: &kv,
+        trusted_proxies: &trusted_proxies,
     };
     Ok(spin_response(handle(&req, &ctx)))
 }

@@ -6,11 +6,13 @@
 use super::auth::session_of;
 use super::json::parse_body;
 use super::problem::FieldError;
+use super::sign_in_limits::{client_address, Limit};
 use super::{ApiRequest, ApiResponse, ApiResult, Problem};
 use crate::domain::donor::Email;
 use crate::domain::donor_token::{self, TokenError, TokenSubject};
 use crate::domain::password::{self, Password, StoredHash};
 use crate::storage::accounts;
+use crate::storage::key_value::KeyValue;
 use crate::storage::tx::transaction;
 use crate::storage::SqlExecutor;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,10 @@ pub struct Context<'a> {
     pub new_id: &'a dyn Fn() -> String,
     /// Sixteen fresh random bytes for a password's salt.
     pub salt: &'a dyn Fn() -> [u8; 16],
+    /// Where failed sign-ins are counted (see `sign_in_limits`).
+    pub kv: &'a dyn KeyValue,
+    /// Balancer addresses whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: &'a [String],
 }
 
 pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
@@ -193,6 +199,24 @@ struct SessionOut {
 
 fn sign_in(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let (email, password) = parse_credentials(req)?;
+    let now = (ctx.clock)();
+    let client = client_address(
+        req.header("spin-client-addr"),
+        req.header("x-forwarded-for"),
+        ctx.trusted_proxies,
+    );
+    let limits = [
+        Limit::account(ctx.kv, email.as_str()),
+        Limit::client(ctx.kv, &client),
+    ];
+    if let Some(secs) = limits.iter().filter_map(|l| l.blocked_for_secs(now)).max() {
+        return Err(Problem::new(
+            429,
+            "too_many_attempts",
+            format!("too many failed sign-ins; try again in {secs} s"),
+        )
+        .with_header("retry-after", secs.to_string()));
+    }
     let account = accounts::by_email(ctx.db, &email)?;
     let stored = account
         .as_ref()
@@ -201,11 +225,14 @@ fn sign_in(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let account = match account {
         Some(account) if matches => account,
         _ => {
+            for limit in &limits {
+                limit.record_failure(now);
+            }
             return Err(Problem::new(
                 401,
                 "invalid_credentials",
                 "the email or the password is wrong",
-            ))
+            ));
         }
     };
     if !account.confirmed {
@@ -218,7 +245,7 @@ fn sign_in(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
             ),
         ));
     }
-    let now = (ctx.clock)();
+    limits[0].clear();
     let expires_at = now / 1000 + ctx.session_ttl_secs;
     let session = (ctx.new_id)();
     accounts::open_session(ctx.db, &session, &account.id, now, expires_at * 1000)?;

@@ -17,6 +17,7 @@ pub mod pledges;
 pub mod problem;
 pub mod refunds;
 pub mod relay;
+pub mod sign_in_limits;
 pub mod totals;
 pub mod webhooks;
 
