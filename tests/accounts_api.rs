@@ -13,6 +13,7 @@ both_backends! {
     account_lifecycle => sign_up_confirm_sign_in_and_out,
     expired_sessions => a_session_ends_when_its_time_is_up,
     brute_force => guessing_is_throttled_per_account_and_per_client,
+    pledge_scope => a_signed_in_donors_keys_are_their_own,
 }
 
 const PASSWORD: &str = "a long passphrase 42";
@@ -281,4 +282,85 @@ async fn guessing_is_throttled_per_account_and_per_client(backend: Backend) {
     sign_in(&app, "eve@example.org", PASSWORD)
         .await
         .problem(429, "too_many_attempts");
+}
+
+async fn pledge_as(app: &App, session: Option<&str>, key: &str, body: &Value) -> Answer {
+    let auth = session.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("idempotency-key", key),
+    ];
+    if let Some(auth) = &auth {
+        headers.push(("authorization", auth.as_str()));
+    }
+    app.call(
+        Method::POST,
+        "/api/v1/pledges",
+        &headers,
+        Some(body.to_string().into_bytes()),
+    )
+    .await
+}
+
+async fn a_signed_in_donors_keys_are_their_own(backend: Backend) {
+    let app = App::start(backend, Config::default()).await.unwrap();
+    let campaign = app.campaign("USD").await;
+    confirmed_account(&app, "fay@example.org").await;
+    let session = sign_in(&app, "fay@example.org", PASSWORD).await;
+    let token = session.body["token"].as_str().unwrap().to_string();
+    let body = pledge_body(&campaign, 2_000, "fay@example.org");
+
+    // The same key as a guest and signed in: two scopes, two pledges; each replays its own.
+    let as_guest = pledge_as(&app, None, "k-1", &body).await;
+    let signed_in = pledge_as(&app, Some(&token), "k-1", &body).await;
+    assert_eq!(
+        (as_guest.status, signed_in.status),
+        (201, 201),
+        "{} {}",
+        as_guest.raw,
+        signed_in.raw
+    );
+    assert_ne!(
+        as_guest.body["pledge"]["id"],
+        signed_in.body["pledge"]["id"]
+    );
+    let replay = pledge_as(&app, Some(&token), "k-1", &body).await;
+    assert_eq!(
+        replay.body["pledge"]["id"], signed_in.body["pledge"]["id"],
+        "{}",
+        replay.raw
+    );
+    // Signed in, one pledges with the account's email only.
+    pledge_as(
+        &app,
+        Some(&token),
+        "k-2",
+        &pledge_body(&campaign, 2_000, "someone@example.org"),
+    )
+    .await
+    .problem(422, "donor_email_mismatch");
+    // A donor's pledge token or the admin's does not sign a request in: the guest scope.
+    let pledge_token = as_guest.body["donor_token"].as_str().unwrap();
+    let with_pledge_token = pledge_as(&app, Some(pledge_token), "k-1", &body).await;
+    assert_eq!(
+        with_pledge_token.body["pledge"]["id"],
+        as_guest.body["pledge"]["id"]
+    );
+    // After signing out, a retry is refused rather than made again as a guest's.
+    let auth = format!("Bearer {token}");
+    let out = app
+        .call(
+            Method::DELETE,
+            "/api/v1/sessions/current",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(out.status, 204, "{}", out.raw);
+    pledge_as(&app, Some(&token), "k-1", &body)
+        .await
+        .problem(401, "session_ended");
+    let mine = app.admin_get("/api/v1/donors/me/pledges").await;
+    let count = mine.body["items"].as_array().unwrap().len();
+    assert_eq!(count, 2, "{}", mine.raw);
 }

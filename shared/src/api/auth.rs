@@ -2,7 +2,7 @@
 //! donor tokens for guests reading their own pledges.
 
 use super::{ApiRequest, Problem};
-use crate::domain::donor_token::{verify, TokenError, TokenSubject};
+use crate::domain::donor_token::{verify, verify_signature, TokenError, TokenSubject};
 use subtle::ConstantTimeEq;
 
 fn challenge(realm: &str, detail: &str) -> Problem {
@@ -73,6 +73,18 @@ pub fn session_of(req: &ApiRequest, token_secret: &[u8], now_secs: i64) -> Resul
             "this is not a session token",
         )),
         Err(e) => Err(refused_token(REALM, &e)),
+    }
+}
+
+/// The session a request presents in `Authorization: Bearer <token>`, with when its
+/// token expires (unix seconds, possibly past): `None` when there is no bearer token or it
+/// is not a genuine session token (a donor's pledge token, the admin's), which does not
+/// make the request signed in.
+pub fn presented_session(req: &ApiRequest, token_secret: &[u8]) -> Option<(String, i64)> {
+    let token = bearer(req, "careforall-account").ok().flatten()?;
+    match verify_signature(token_secret, token) {
+        Ok((TokenSubject::Session(id), expires_at)) => Some((id, expires_at)),
+        _ => None,
     }
 }
 

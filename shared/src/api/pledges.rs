@@ -1,6 +1,7 @@
 //! `POST /api/v1/pledges`: a pledge and its provider payment, exactly once per
 //! `Idempotency-Key`, resumable after a crash at any step.
 
+use super::auth::presented_session;
 use super::idempotent::{remember, require_key, settled};
 use super::json::{parse_body_and_value, positive_amount};
 use super::problem::FieldError;
@@ -14,16 +15,53 @@ use crate::domain::money::{Currency, PositiveAmount};
 use crate::domain::pledge::PledgeStatus;
 use crate::payments::provider::{CaptureMode, CreatePayment, PaymentProvider, ProviderError};
 use crate::storage::pledges::{self, NewPledge, Pledge};
-use crate::storage::{campaigns, idempotency, tx::transaction, DbError, SqlExecutor};
+use crate::storage::{accounts, campaigns, idempotency, tx::transaction, DbError, SqlExecutor};
 use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "/api/v1/pledges";
 
 /// The idempotency scope of a guest's pledges: their (normalized) email, so two donors
 /// who happen to choose the same key never meet, and a replay answers only the donor
-/// who made the request. A registered donor's scope will be their account.
+/// who made the request.
 pub fn guest_scope(donor: &Email) -> String {
     format!("guest:{}", donor.as_str())
+}
+
+/// The scope of this request's key. A signed-in donor (a session token in the
+/// Authorization header) has their account's own scope and pledges with the account's
+/// email; anyone else, the guest scope of the email they give. A session that has ended
+/// answers 401 instead of falling back to the guest scope, where a retry of the same key
+/// would make a second pledge.
+fn key_scope(req: &ApiRequest, donor: &Email, ctx: &Context<'_>) -> Result<String, Problem> {
+    let Some((session, expires_at)) = presented_session(req, ctx.token_secret) else {
+        return Ok(guest_scope(donor));
+    };
+    let now = (ctx.clock)();
+    let ended = |code: &'static str| {
+        Problem::new(
+            401,
+            "unauthorized",
+            "this session has ended (signed out or expired): sign in again and retry with the same Idempotency-Key",
+        )
+        .with_code(code)
+        .with_header("www-authenticate", "Bearer realm=\"careforall-account\"")
+    };
+    if now / 1000 >= expires_at {
+        return Err(ended("token_expired"));
+    }
+    let account =
+        accounts::session_account(ctx.db, &session, now)?.ok_or_else(|| ended("session_ended"))?;
+    if account.email != *donor {
+        return Err(Problem::validation(vec![FieldError {
+            field: "donor.email".into(),
+            message: format!(
+                "a signed-in donor pledges with their account's email, {}",
+                account.email.as_str()
+            ),
+        }])
+        .with_code("donor_email_mismatch"));
+    }
+    Ok(format!("account:{}", account.id))
 }
 
 pub struct Context<'a> {
@@ -185,7 +223,7 @@ pub fn read_request(req: &ApiRequest) -> Result<PledgeRequest, Problem> {
 
 fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let PledgeRequest { key, pledge, hash } = read_request(req)?;
-    let scope = guest_scope(&pledge.donor.email);
+    let scope = key_scope(req, &pledge.donor.email, ctx)?;
     let (scope, key) = (scope.as_str(), key.as_str());
 
     // One transaction claims the key and, for a new request, creates the pledge: a

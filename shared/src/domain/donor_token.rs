@@ -62,6 +62,18 @@ pub fn issue(secret: &[u8], subject: &TokenSubject, expires_at: i64) -> String {
 
 /// Checks the signature (constant time) before reading anything, then the expiry.
 pub fn verify(secret: &[u8], token: &str, now_secs: i64) -> Result<TokenSubject, TokenError> {
+    let (subject, expires_at) = verify_signature(secret, token)?;
+    if now_secs >= expires_at {
+        return Err(TokenError::Expired {
+            expired_at: expires_at,
+        });
+    }
+    Ok(subject)
+}
+
+/// What a genuine token names and when it expires (unix seconds), expired or not: for a
+/// caller that must tell an ended session from no session at all.
+pub fn verify_signature(secret: &[u8], token: &str) -> Result<(TokenSubject, i64), TokenError> {
     let (signed, tag) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
     let (prefix, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
     if prefix != PREFIX {
@@ -84,12 +96,7 @@ pub fn verify(secret: &[u8], token: &str, now_secs: i64) -> Result<TokenSubject,
         return Err(TokenError::Malformed);
     };
     let expires_at: i64 = expires_at.parse().map_err(|_| TokenError::Malformed)?;
-    if now_secs >= expires_at {
-        return Err(TokenError::Expired {
-            expired_at: expires_at,
-        });
-    }
-    match kind {
+    let subject = match kind {
         "pledge" if !value.is_empty() => Ok(TokenSubject::Pledge(value.to_string())),
         "email" => Email::parse(value)
             .map(TokenSubject::Email)
@@ -97,7 +104,8 @@ pub fn verify(secret: &[u8], token: &str, now_secs: i64) -> Result<TokenSubject,
         "session" if !value.is_empty() => Ok(TokenSubject::Session(value.to_string())),
         "confirm" if !value.is_empty() => Ok(TokenSubject::Confirmation(value.to_string())),
         _ => Err(TokenError::Malformed),
-    }
+    }?;
+    Ok((subject, expires_at))
 }
 
 #[cfg(test)]
