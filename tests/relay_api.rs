@@ -117,8 +117,8 @@ async fn totals_receipts_alerts_and_reconciliation_follow_the_relay(backend: Bac
     assert_eq!(receipt["idempotency_key"], receipt["body"]["id"]);
     let link = receipt["body"]["history_url"].as_str().unwrap();
     let path = link
-        .strip_prefix("http://127.0.0.1:3000")
-        .expect("link on public_base_url");
+        .strip_prefix(&app.url(""))
+        .expect("link on public_base_url, the app's own address");
     let history = app.call(Method::GET, path, &[], None).await;
     assert_eq!(history.status, 200, "{}", history.raw);
     assert_eq!(history.body["items"][0]["id"], ids[0].as_str());

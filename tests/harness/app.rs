@@ -72,10 +72,16 @@ impl App {
         let sim_addr = payment_simulator::spawn("127.0.0.1:0".parse()?, sim).await?;
         let sim_url = format!("http://{sim_addr}");
         let state = tempfile::tempdir()?;
+        // Links in emails and the way back from the provider's payment page lead here.
         let mut builder = app_builder(&sim_url)
             .port(port)
             .state_dir(state.path())
-            .sqlite_migrations();
+            .sqlite_migrations()
+            .env(
+                "SPIN_VARIABLE_PUBLIC_BASE_URL",
+                format!("http://127.0.0.1:{port}"),
+            )
+            .env("SPIN_VARIABLE_PAYMENT_PAGE_URL", format!("{sim_url}/pay"));
         for (key, value) in env {
             builder = builder.env(key, *value);
         }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod body_limit;
 pub mod campaigns;
+pub mod cross_site;
 pub mod donor_history;
 pub mod health;
 pub mod idempotent;
@@ -18,6 +19,7 @@ pub mod problem;
 pub mod refunds;
 pub mod relay;
 pub mod sign_in_limits;
+pub mod static_assets;
 pub mod totals;
 pub mod webhooks;
 

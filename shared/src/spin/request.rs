@@ -1,6 +1,7 @@
 //! Reading a request from Spin, its body bounded while it streams in.
 
 use crate::api::body_limit::BodyLimit;
+use crate::api::cross_site::refuse_cross_site;
 use crate::api::{ApiRequest, ApiResponse, Problem};
 use crate::telemetry::{current, TraceParent};
 use futures::TryStreamExt;
@@ -8,7 +9,8 @@ use spin_sdk::http::IncomingRequest;
 
 /// Reads `req` into an [`ApiRequest`], or answers 413 as soon as its declared or
 /// received length passes `limit` (the rest of the body is never read). Its
-/// `traceparent`, if valid, becomes the trace context its writes carry.
+/// `traceparent`, if valid, becomes the trace context its writes carry. A browser's write
+/// that another site started is refused with 403 before anything is read.
 pub async fn read_request(
     req: IncomingRequest,
     limit: BodyLimit,
@@ -39,6 +41,7 @@ pub async fn read_request(
         headers,
         body: Vec::new(),
     };
+    refuse_cross_site(&api).map_err(Problem::into_response)?;
     limit
         .check_declared(api.header("content-length"))
         .map_err(Problem::into_response)?;

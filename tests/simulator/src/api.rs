@@ -19,6 +19,10 @@ pub fn router(sim: Simulator) -> Router {
         .route("/v1/payment_intents/{id}/confirm", post(intents::confirm))
         .route("/v1/payment_intents/{id}/cancel", post(intents::cancel))
         .route("/v1/payment_intents/{id}/capture", post(intents::capture))
+        .route(
+            "/pay/{id}",
+            get(crate::hosted_page::show).post(crate::hosted_page::pay),
+        )
         .route("/v1/refunds", post(crate::refunds::create))
         .route("/_sim/refunds/{id}/settle", post(crate::refunds::settle))
         .route(

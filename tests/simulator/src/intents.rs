@@ -30,7 +30,7 @@ pub fn intent_json(intent: &Intent) -> Value {
 
 /// What a card does with a payment attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Card {
+pub(crate) enum Card {
     Succeeds,
     Declined,
     /// Authorized and held for a manual capture whatever the intent's capture method.
@@ -49,7 +49,7 @@ impl Card {
     }
 
     /// Stripe's test payment methods.
-    fn named(payment_method: &str) -> Option<Card> {
+    pub(crate) fn named(payment_method: &str) -> Option<Card> {
         match payment_method {
             "pm_card_visa" | "pm_card_mastercard" => Some(Card::Succeeds),
             "pm_card_chargeDeclined" | "pm_card_visa_chargeDeclined" => Some(Card::Declined),
@@ -97,7 +97,7 @@ fn unexpected_state(intent: &Intent, action: &str) -> (StatusCode, String) {
     )
 }
 
-fn no_such_intent() -> (StatusCode, String) {
+pub(crate) fn no_such_intent() -> (StatusCode, String) {
     error(
         StatusCode::NOT_FOUND,
         "invalid_request_error",
@@ -208,23 +208,51 @@ pub async fn confirm(
                 "payment_method must be a test card: pm_card_visa or pm_card_chargeDeclined",
             );
         };
-        let mut books = sim.books.lock().unwrap();
-        let Some(intent) = books.intents.get_mut(&id) else {
-            return no_such_intent();
-        };
-        if intent.status != "requires_payment_method" && intent.status != "requires_confirmation" {
-            return unexpected_state(intent, "confirm");
+        match pay_again(&sim, &id, card, None) {
+            Err(refused) => refused,
+            Ok(Attempt::Declined(object)) => {
+                let body = json!({ "error": { "type": "card_error", "code": "card_declined",
+                    "message": "Your card was declined.", "payment_intent": object } });
+                (StatusCode::PAYMENT_REQUIRED, body.to_string())
+            }
+            Ok(Attempt::Paid(object)) => (StatusCode::OK, object.to_string()),
         }
-        let events = attempt(intent, card);
-        let object = intent_json(intent);
-        drop(books);
-        dispatch_all(&sim, events);
-        if card == Card::Declined {
-            let body = json!({ "error": { "type": "card_error", "code": "card_declined",
-                "message": "Your card was declined.", "payment_intent": object } });
-            return (StatusCode::PAYMENT_REQUIRED, body.to_string());
-        }
-        (StatusCode::OK, object.to_string())
+    })
+}
+
+/// What another payment attempt did, with the intent as it now stands.
+pub enum Attempt {
+    Paid(Value),
+    Declined(Value),
+}
+
+/// Confirms intent `id` again with `card`, as the API's confirm and the hosted payment
+/// page do; `client_secret`, when given, must be the intent's (the browser's credential).
+pub(crate) fn pay_again(
+    sim: &Simulator,
+    id: &str,
+    card: Card,
+    client_secret: Option<&str>,
+) -> Result<Attempt, (StatusCode, String)> {
+    let mut books = sim.books.lock().unwrap();
+    let Some(intent) = books
+        .intents
+        .get_mut(id)
+        .filter(|i| client_secret.is_none_or(|s| s == i.client_secret))
+    else {
+        return Err(no_such_intent());
+    };
+    if intent.status != "requires_payment_method" && intent.status != "requires_confirmation" {
+        return Err(unexpected_state(intent, "confirm"));
+    }
+    let events = attempt(intent, card);
+    let object = intent_json(intent);
+    drop(books);
+    dispatch_all(sim, events);
+    Ok(if card == Card::Declined {
+        Attempt::Declined(object)
+    } else {
+        Attempt::Paid(object)
     })
 }
 

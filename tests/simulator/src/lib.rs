@@ -18,12 +18,14 @@
 //! `POST/GET /_sim/inbox/{channel}` plays the notification gateway and feed subscribers.
 //! `POST /_sim/refunds/{id}/settle` gives a pending or failing refund its outcome;
 //! `POST /_sim/payment_intents/{id}/dispute` and `POST /_sim/disputes/{id}/close` play a
-//! dispute (see `disputes`).
+//! dispute (see `disputes`). `GET /pay/{id}` is the hosted payment page a browser is sent
+//! to for another card (see `hosted_page`).
 
 mod api;
 mod delivery;
 mod disputes;
 mod events;
+mod hosted_page;
 mod inbox;
 mod intents;
 mod refunds;
