@@ -76,3 +76,13 @@ apt_install() {
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+
+# What the browser tests (tests/browser_pages.rs) drive: Debian's Chromium, and
+# Playwright from the npm registry at the version tests/browser/package-lock.json pins,
+# with the machine's Node.js (Debian's if it has none); Playwright downloads no browser.
+browser_test_deps() {
+  apt_install chromium
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "npm ci in tests/browser (Playwright)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}

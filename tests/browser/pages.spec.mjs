@@ -145,6 +145,11 @@ test("a guest donates end to end and sees CAPTURED and the receipt link", async 
   await elsewhere.goto(`${BASE}/${link}`);
   await expect(elsewhere.locator(`tr[data-pledge="${pledge.id}"]`)).toContainText("CAPTURED");
   expect(elsewhere.url()).not.toContain("history=");
+  // So does the receipt email's link to the page.
+  const mail = await mailTo(email, "receipt");
+  expect(mail.history_page_url.startsWith(`${BASE}/#history=`)).toBe(true);
+  await elsewhere.goto(mail.history_page_url);
+  await expect(elsewhere.locator(`tr[data-pledge="${pledge.id}"]`)).toContainText("CAPTURED");
   await elsewhere.close();
 
   // The feed shows the donor by name, and the campaign's live total follows.
@@ -263,7 +268,7 @@ test("sign up, confirm, sign in: the history shows the earlier guest pledges", a
   await signIn.getByRole("button", { name: "Sign in" }).click();
   await expect(signIn.getByRole("alert")).toHaveText("Confirm your email first: open the link we sent you.");
 
-  const confirmUrl = await confirmationLink(email);
+  const confirmUrl = (await mailTo(email, "account_confirmation")).confirm_url;
   expect(confirmUrl.startsWith(`${BASE}/#confirm=`)).toBe(true);
   await page.goto(confirmUrl);
   await expect(page.getByRole("heading", { name: "Email confirmed" })).toBeVisible();
@@ -294,14 +299,15 @@ test("sign up, confirm, sign in: the history shows the earlier guest pledges", a
   await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
 });
 
-async function confirmationLink(email) {
+// The first email of `kind` to `email` at the notification gateway (the simulator's inbox).
+async function mailTo(email, kind) {
   for (let i = 0; i < 60; i++) {
     const inbox = await (await api.get(`${SIM}/_sim/inbox/notifications`)).json();
-    const mail = inbox.find((n) => n.body.kind === "account_confirmation" && n.body.to === email);
-    if (mail) return mail.body.confirm_url;
+    const mail = inbox.find((n) => n.body.kind === kind && n.body.to === email);
+    if (mail) return mail.body;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`no confirmation email for ${email}`);
+  throw new Error(`no ${kind} email for ${email}`);
 }
 
 test("the admin refunds part of a pledge and the donor page's total follows", async ({ page, browser, console }) => {

@@ -51,15 +51,7 @@ pub fn serve(req: &ApiRequest, assets: &[StaticAsset], settings: &PageSettings) 
     let head = match req.method.as_str() {
         "GET" => false,
         "HEAD" => true,
-        _ => {
-            return Problem::new(
-                405,
-                "method_not_allowed",
-                format!("{} is not allowed here; use GET", req.method),
-            )
-            .into_response()
-            .with_header("allow", "GET, HEAD")
-        }
+        _ => return Problem::method_not_allowed("GET, HEAD").into_response(),
     };
     let Some(asset) = assets.iter().find(|a| a.path == req.path) else {
         return Problem::new(404, "not_found", format!("nothing at {}", req.path)).into_response();

@@ -80,8 +80,11 @@ struct ReceiptDetails<'a> {
     campaign_id: &'a str,
     amount_minor: u64,
     currency: &'a str,
-    /// The donor's signed link to their own history (valid 30 days).
+    /// The donor's signed link to their own history (valid 30 days), as JSON.
     history_url: String,
+    /// The same history on the donor page; the token rides in the fragment, which
+    /// browsers never send to a server.
+    history_page_url: String,
 }
 
 #[derive(Serialize)]
@@ -262,6 +265,7 @@ fn receipt(
         &TokenSubject::Email(email),
         now_ms / 1000 + GUEST_TOKEN_TTL_SECS,
     );
+    let base = settings.public_base_url.trim_end_matches('/');
     let message = Message {
         id,
         kind: Kind::Receipt,
@@ -272,10 +276,8 @@ fn receipt(
             campaign_id: &change.campaign_id,
             amount_minor: change.captured_minor,
             currency: &change.currency,
-            history_url: format!(
-                "{}/api/v1/donors/me/pledges?token={token}",
-                settings.public_base_url.trim_end_matches('/')
-            ),
+            history_url: format!("{base}/api/v1/donors/me/pledges?token={token}"),
+            history_page_url: format!("{base}/#history={token}"),
         },
     };
     enqueue(db, &message, &change.pledge_id, settings, now_ms)
