@@ -342,7 +342,7 @@
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Date"), h("th", { scope: "col" }, "Campaign"), h("th", { scope: "col" }, "Amount"), h("th", { scope: "col" }, "Status"))),
           h("tbody", {}, items.map((p) => h("tr", { "data-pledge": p.id },
             h("td", {}, when(p.created_at_ms)),
-            h("td", {}, titles.get(p.campaign_id)),
+            h("td", {}, h("a", { href: `#pledge/${p.id}` }, titles.get(p.campaign_id))),
             h("td", {}, money(p.amount_minor, p.currency)),
             h("td", {}, p.status)))))));
   }
