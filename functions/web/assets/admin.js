@@ -60,7 +60,7 @@
         store(sessionStorage, TOKEN, input.value);
         panel();
       } catch (e) {
-        fill(message, errorLine(e.status === 401 ? "That is not the admin token." : e.message));
+        fill(message, errorLine(e.status === 401 || e.status === 403 ? "That is not the admin token." : e.message));
       }
     });
     document.getElementById("sign-out").hidden = true;
