@@ -12,3 +12,13 @@ pub mod telemetry;
 
 #[cfg(target_arch = "wasm32")]
 pub mod spin;
+
+/// Names the calling component (its crate's name and version) in every response it
+/// sends; the first line of each component's handler.
+#[cfg(target_arch = "wasm32")]
+#[macro_export]
+macro_rules! identify_component {
+    () => {
+        $crate::spin::identify(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+    };
+}

@@ -12,6 +12,7 @@ use spin_sdk::http_component;
 
 #[http_component]
 async fn create_pledge(req: IncomingRequest, out: ResponseOutparam) {
+    careforall::identify_component!();
     match read_request(req, BodyLimit::API).await {
         Ok(req) => answer_then_relay(out, |db| answer(&req, db)).await,
         Err(refused) => respond(out, Ok(spin_response(refused))).await,

@@ -6,6 +6,7 @@ use spin_sdk::http_component;
 
 #[http_component]
 async fn metrics(req: IncomingRequest) -> anyhow::Result<Response> {
+    careforall::identify_component!();
     let (req, db) = match read_with_database(req, BodyLimit::API).await {
         Ok(opened) => opened,
         Err(refused) => return Ok(refused),

@@ -14,6 +14,7 @@ wit_bindgen::generate!({
 
 #[http_component]
 async fn outbox_relay(req: IncomingRequest) -> anyhow::Result<Response> {
+    careforall::identify_component!();
     let req = match read_request(req, BodyLimit::API).await {
         Ok(req) => req,
         Err(refused) => return Ok(spin_response(refused)),

@@ -8,6 +8,7 @@ static ASSETS: &[StaticAsset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"))
 
 #[http_component]
 async fn web(req: IncomingRequest) -> anyhow::Result<Response> {
+    careforall::identify_component!();
     let req = match read_request(req, BodyLimit::API).await {
         Ok(req) => req,
         Err(refused) => return Ok(spin_response(refused)),

@@ -27,9 +27,23 @@ pub use sqlite::SpinSqlite;
 use crate::api::ApiResponse;
 use spin_sdk::http::Response;
 
+/// The component answering, as its crate names it: every response says
+/// `careforall-component: <name>/<version>`, so an operator sees which version of each
+/// function is serving. Set once per instance by [`crate::identify_component!`].
+static COMPONENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub const COMPONENT_HEADER: &str = "careforall-component";
+
+pub fn identify(name: &str, version: &str) {
+    let _ = COMPONENT.set(format!("{name}/{version}"));
+}
+
 pub fn spin_response(resp: ApiResponse) -> Response {
     let mut builder = Response::builder();
     builder.status(resp.status);
+    if let Some(component) = COMPONENT.get() {
+        builder.header(COMPONENT_HEADER, component.as_str());
+    }
     for (name, value) in &resp.headers {
         builder.header(name.as_str(), value.as_str());
     }
