@@ -86,3 +86,17 @@ browser_test_deps() {
   say "npm ci in tests/browser (Playwright)"
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 }
+
+# The release tools under target/tools/ship-venv, from PyPI: git-cliff (tools/ship runs
+# it for each function's version and changelog; exported as GIT_CLIFF) and
+# check-jsonschema (the workflow schema check).
+SHIP_VENV="$ROOT/target/tools/ship-venv"
+ship_tools() {
+  if [ ! -x "$SHIP_VENV/bin/git-cliff" ] || [ ! -x "$SHIP_VENV/bin/check-jsonschema" ]; then
+    apt_install python3-venv
+    say "installing git-cliff 2.14.2 and check-jsonschema 0.39.0 under target/tools"
+    python3 -m venv "$SHIP_VENV"
+    "$SHIP_VENV/bin/pip" install --quiet "git-cliff==2.14.2" "check-jsonschema==0.39.0"
+  fi
+  export GIT_CLIFF="$SHIP_VENV/bin/git-cliff"
+}
