@@ -100,3 +100,8 @@ ship_tools() {
   fi
   export GIT_CLIFF="$SHIP_VENV/bin/git-cliff"
 }
+
+# The app's version: spin.toml's [application] version (tools/ship moves it).
+app_version() {
+  python3 -c 'import tomllib,sys; print(tomllib.load(open(sys.argv[1],"rb"))["application"]["version"])' "$ROOT/spin.toml"
+}
