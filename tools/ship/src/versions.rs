@@ -106,22 +106,25 @@ fn app_release(repo: &Path, functions: &[Release]) -> Result<Release> {
     )
 }
 
-/// `git-cliff --bumped-version` over the commits since `<name>-v*` that touched `globs`.
-fn bumped_version(repo: &Path, name: &str, globs: &[String]) -> Result<String> {
+/// git-cliff (`GIT_CLIFF`, or on PATH) over `<name>`'s tags and the commits that
+/// touched `globs`.
+fn cliff(repo: &Path, name: &str, globs: &[String]) -> Command {
     let mut cliff = Command::new(std::env::var("GIT_CLIFF").unwrap_or_else(|_| "git-cliff".into()));
     cliff
         .current_dir(repo)
         .arg("--config")
         .arg(repo.join("cliff.toml"))
-        .args([
-            "--tag-pattern",
-            &format!("^{name}-v[0-9]"),
-            "--bumped-version",
-        ]);
+        .args(["--tag-pattern", &format!("^{name}-v[0-9]")]);
     for glob in globs {
         cliff.args(["--include-path", glob]);
     }
-    let out = cliff
+    cliff
+}
+
+/// `git-cliff --bumped-version` over the commits since `<name>-v*` that touched `globs`.
+fn bumped_version(repo: &Path, name: &str, globs: &[String]) -> Result<String> {
+    let out = cliff(repo, name, globs)
+        .arg("--bumped-version")
         .output()
         .context("running git-cliff (pip install git-cliff, or set GIT_CLIFF)")?;
     if !out.status.success() {
@@ -257,23 +260,11 @@ fn set_package_version(manifest: &Path, version: &str) -> Result<()> {
 }
 
 fn write_changelog(repo: &Path, name: &str, tag: &str, globs: &[String], out: &Path) -> Result<()> {
-    let mut cliff = Command::new(std::env::var("GIT_CLIFF").unwrap_or_else(|_| "git-cliff".into()));
-    cliff
-        .current_dir(repo)
-        .arg("--config")
-        .arg(repo.join("cliff.toml"))
-        .args([
-            "--tag-pattern",
-            &format!("^{name}-v[0-9]"),
-            "--tag",
-            tag,
-            "--output",
-        ])
-        .arg(out);
-    for glob in globs {
-        cliff.args(["--include-path", glob]);
-    }
-    let status = cliff.status().context("running git-cliff")?;
+    let status = cliff(repo, name, globs)
+        .args(["--tag", tag, "--output"])
+        .arg(out)
+        .status()
+        .context("running git-cliff")?;
     if !status.success() {
         bail!("git-cliff could not write {}", out.display());
     }
