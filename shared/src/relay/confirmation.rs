@@ -31,7 +31,7 @@ pub fn consume(
     db: &dyn SqlExecutor,
     event: &OutboxEvent,
     settings: &NotifySettings,
-    id: &str,
+    new_id: &dyn Fn() -> String,
     now_ms: i64,
 ) -> Result<(), DbError> {
     if event.event_type != ACCOUNT_CREATED_EVENT {
@@ -45,8 +45,9 @@ pub fn consume(
         &TokenSubject::Confirmation(created.account_id.clone()),
         expires_at,
     );
+    let id = new_id();
     let message = Message {
-        id,
+        id: &id,
         kind: Kind::AccountConfirmation,
         to: &created.email,
         subject: "Confirm your email for CareForAll".into(),

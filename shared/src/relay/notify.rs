@@ -168,8 +168,8 @@ pub fn consume(
         }
     }
     for event in events {
-        money_back_alert(db, event, settings, &new_id(), now_ms)?;
-        confirmation::consume(db, event, settings, &new_id(), now_ms)?;
+        money_back_alert(db, event, settings, new_id, now_ms)?;
+        confirmation::consume(db, event, settings, new_id, now_ms)?;
     }
     Ok(())
 }
@@ -179,7 +179,7 @@ fn money_back_alert(
     db: &dyn SqlExecutor,
     event: &OutboxEvent,
     settings: &NotifySettings,
-    id: &str,
+    new_id: &dyn Fn() -> String,
     now_ms: i64,
 ) -> Result<(), DbError> {
     let kind = match event.event_type.as_str() {
@@ -215,8 +215,9 @@ fn money_back_alert(
             format!("{}:{}", text("id"), text("status")),
         ),
     };
+    let id = new_id();
     let message = Message {
-        id,
+        id: &id,
         kind,
         to: &settings.admin_email,
         subject,

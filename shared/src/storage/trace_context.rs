@@ -10,10 +10,12 @@ pub fn record_event(
     event_id: i64,
     context: &TraceParent,
 ) -> Result<(), DbError> {
-    db.execute(
-        "INSERT INTO outbox_trace_context (event_id, traceparent) VALUES (?1, ?2) \
-         ON CONFLICT (event_id) DO NOTHING",
-        &[event_id.into(), context.to_string().into()],
+    record(
+        db,
+        "outbox_trace_context",
+        "event_id",
+        event_id.into(),
+        context,
     )
 }
 
@@ -22,10 +24,27 @@ pub fn record_notification(
     notification_id: &str,
     context: &TraceParent,
 ) -> Result<(), DbError> {
+    record(
+        db,
+        "notification_trace_context",
+        "notification_id",
+        notification_id.into(),
+        context,
+    )
+}
+
+fn record(
+    db: &dyn SqlExecutor,
+    table: &str,
+    key: &str,
+    id: SqlValue,
+    context: &TraceParent,
+) -> Result<(), DbError> {
     db.execute(
-        "INSERT INTO notification_trace_context (notification_id, traceparent) VALUES (?1, ?2) \
-         ON CONFLICT (notification_id) DO NOTHING",
-        &[notification_id.into(), context.to_string().into()],
+        &format!(
+            "INSERT INTO {table} ({key}, traceparent) VALUES (?1, ?2) ON CONFLICT ({key}) DO NOTHING"
+        ),
+        &[id, context.to_string().into()],
     )
 }
 
