@@ -37,6 +37,20 @@ async fn sign_in(app: &App, email: &str, password: &str) -> Answer {
     .await
 }
 
+/// Ends the session of `token`; it answers 204.
+async fn sign_out(app: &App, token: &str) {
+    let auth = format!("Bearer {token}");
+    let out = app
+        .call(
+            Method::DELETE,
+            "/api/v1/sessions/current",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(out.status, 204, "{}", out.raw);
+}
+
 /// Signs up `email`, runs the relay and confirms with the token the email carried.
 async fn confirmed_account(app: &App, email: &str) -> String {
     let created = post(
@@ -212,16 +226,7 @@ async fn sign_up_confirm_sign_in_and_out(backend: Backend) {
     .problem(400, "session_token_in_query");
 
     // Signing out ends the session at once.
-    let auth = format!("Bearer {token}");
-    let out = app
-        .call(
-            Method::DELETE,
-            "/api/v1/sessions/current",
-            &[("authorization", &auth)],
-            None,
-        )
-        .await;
-    assert_eq!(out.status, 204, "{}", out.raw);
+    sign_out(&app, &token).await;
     app.get_as("/api/v1/donors/me/pledges", &token)
         .await
         .problem(401, "session_ended");
@@ -347,16 +352,7 @@ async fn a_signed_in_donors_keys_are_their_own(backend: Backend) {
         as_guest.body["pledge"]["id"]
     );
     // After signing out, a retry is refused rather than made again as a guest's.
-    let auth = format!("Bearer {token}");
-    let out = app
-        .call(
-            Method::DELETE,
-            "/api/v1/sessions/current",
-            &[("authorization", &auth)],
-            None,
-        )
-        .await;
-    assert_eq!(out.status, 204, "{}", out.raw);
+    sign_out(&app, &token).await;
     pledge_as(&app, Some(&token), "k-1", &body)
         .await
         .problem(401, "session_ended");
