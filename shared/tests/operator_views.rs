@@ -52,6 +52,9 @@ impl KeyValue for NoStore {
     fn set(&self, _: &str, _: &[u8]) -> Result<(), KvError> {
         Ok(())
     }
+    fn delete(&self, _: &str) -> Result<(), KvError> {
+        Ok(())
+    }
 }
 
 fn get(db: &dyn SqlExecutor, path_and_query: &str, token: Option<&str>) -> (u16, Value) {

@@ -12,13 +12,12 @@ use careforall::relay::claim::claim_batch;
 use careforall::relay::feed::FeedSettings;
 use careforall::relay::heartbeat::{self, Heartbeat, HeartbeatView};
 use careforall::relay::notify::NotifySettings;
-use careforall::relay::{apply, health, reconcile, totals, Relay, RelaySettings};
+use careforall::relay::{apply, health, reconcile, totals, totals_cache, Relay, RelaySettings};
 use careforall::storage::business_metrics;
 use careforall::storage::key_value::{KeyValue, KvError};
 use careforall::storage::metric_counts;
 use careforall::storage::provider_events::{apply_provider_event, ProviderEvent, Via};
 use careforall::storage::SqlExecutor;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use support::fixtures::{campaign, count, pledge, shuffle};
@@ -53,18 +52,7 @@ impl HttpSend for Gateway {
 }
 
 /// Spin's key-value store as the relay sees it, in memory.
-#[derive(Default)]
-struct MemoryKv(Mutex<HashMap<String, Vec<u8>>>);
-
-impl KeyValue for MemoryKv {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        Ok(self.0.lock().unwrap().get(key).cloned())
-    }
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.0.lock().unwrap().insert(key.into(), value.to_vec());
-        Ok(())
-    }
-}
+type MemoryKv = careforall::storage::key_value::InMemory;
 
 fn beating<'a>(relay: Relay<'a>, kv: &'a dyn KeyValue) -> Relay<'a> {
     Relay {
@@ -81,6 +69,9 @@ impl KeyValue for Unreachable {
         Err(KvError("connection refused".into()))
     }
     fn set(&self, _: &str, _: &[u8]) -> Result<(), KvError> {
+        Err(KvError("connection refused".into()))
+    }
+    fn delete(&self, _: &str) -> Result<(), KvError> {
         Err(KvError("connection refused".into()))
     }
 }
@@ -142,6 +133,7 @@ fn relay<'a>(
         sweep: None,
         heartbeat: None,
         spans: None,
+        totals_cache: None,
     }
 }
 
@@ -324,7 +316,7 @@ fn a_batch_held_by_a_dead_relay_waits_for_its_lease_then_applies_once(test_db: &
     assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
 
     // The dead relay comes back and applies its old claim: nothing is applied twice.
-    let late = Relay { db, http: &gateway, settings: &settings, clock: &clock, new_id: &new_id, sweep: None, heartbeat: None, spans: None };
+    let late = Relay { db, http: &gateway, settings: &settings, clock: &clock, new_id: &new_id, sweep: None, heartbeat: None, spans: None, totals_cache: None };
     let applied = apply::apply_batch(&late, &held).unwrap();
     assert_eq!((applied.published, applied.applied), (0, 0));
     assert!(reconcile::reconcile(db, None, clock()).unwrap().ok);
@@ -377,7 +369,7 @@ fn every_run_leaves_a_heartbeat_and_a_failing_store_does_not_fail_the_run(test_d
     assert_eq!(beat, Heartbeat { at_ms: 9_000, published: busy.published, error: None });
 
     // An idle run keeps no row in relay_runs, but it does beat.
-    kv.0.lock().unwrap().clear();
+    kv.delete(heartbeat::KEY).unwrap();
     let idle = with_kv(&kv).run().unwrap();
     assert_eq!(idle.claimed, 0);
     assert!(matches!(heartbeat::view(&kv, 9_250), HeartbeatView::Seen { age_ms: 250, ok: true, published: 0, .. }));
@@ -446,5 +438,73 @@ fn the_metrics_counts_follow_the_books_and_a_new_table_starts_from_them(test_db:
         }
         assert_eq!(non_zero(), kept, "migration applied {run}");
     }
+}
+}
+
+both_backends! {
+fn cached_totals_equal_the_database_and_say_how_far_behind_they_are(test_db: &TestDb) {
+    let db = test_db.connect();
+    let db = db.as_ref();
+    let kv = MemoryKv::default();
+    donation_day(db);
+    // What a writing component does once its transactions are over.
+    totals_cache::mark_appended(&kv).unwrap();
+    assert_eq!(totals_cache::read(&kv, "c1", 0).unwrap(), None, "not stored: ask the database");
+    // A campaign stored as it was created: zero, nothing relayed, the waiting events' lag.
+    let c2 = careforall::storage::campaigns::get(db, "c2").unwrap().unwrap();
+    totals_cache::store_new(&kv, &c2).unwrap();
+    let (new, lag) = totals_cache::read(&kv, "c2", 1_010).unwrap().unwrap();
+    assert_eq!((new.totals.pledge_count, new.last_event_id, new.goal_minor, lag), (0, None, 1_000_000, 1_000));
+
+    let gateway = Gateway::default();
+    let settings = settings(Vec::new());
+    let now = AtomicI64::new(50_000);
+    let clock = || now.load(Ordering::SeqCst);
+    // A relay that committed and died before it stored the totals: the next run catches up.
+    relay(db, &gateway, &settings, &clock).run().unwrap();
+    assert_eq!(totals_cache::read(&kv, "c1", clock()).unwrap(), None);
+    let caching = Relay {
+        totals_cache: Some(&kv),
+        ..relay(db, &gateway, &settings, &clock)
+    };
+    caching.run().unwrap();
+    let agree = |campaign: &str| {
+        let (cached, lag) = totals_cache::read(&kv, campaign, clock()).unwrap().unwrap();
+        let read = totals::read(db, campaign).unwrap().unwrap();
+        let relayed = read.relayed.unwrap();
+        assert_eq!(
+            (cached.totals, cached.last_event_id, cached.updated_at_ms),
+            (relayed.totals, Some(relayed.last_event_id), Some(relayed.updated_at_ms))
+        );
+        assert_eq!((cached.goal_minor, cached.currency), (read.goal_minor, read.currency));
+        (cached.totals, lag)
+    };
+    let (c1, lag) = agree("c1");
+    assert_eq!(lag, 0, "nothing waits");
+    agree("c2");
+
+    // A new pledge waits for the relay: the stored totals are the old ones, and their lag
+    // is the age of the waiting event.
+    pledge(db, "c1", "p-new", 700, "new@example.org");
+    totals_cache::mark_appended(&kv).unwrap();
+    now.store(60_000, Ordering::SeqCst);
+    let (stale, lag) = totals_cache::read(&kv, "c1", clock()).unwrap().unwrap();
+    assert_eq!((stale.totals, lag), (c1, 60_000 - 10));
+
+    caching.run().unwrap();
+    let (fresh, lag) = agree("c1");
+    assert_eq!((fresh.pledge_count, fresh.pledged_minor, lag), (c1.pledge_count + 1, c1.pledged_minor + 700, 0));
+
+    // A relay that stops with events still waiting (here: a lease another relay holds)
+    // leaves the marker set from the outbox itself.
+    pledge(db, "c2", "p-held", 500, "held@example.org");
+    claim_batch(db, 100, 1_000_000, clock()).unwrap();
+    caching.run().unwrap();
+    let (_, lag) = totals_cache::read(&kv, "c2", clock()).unwrap().unwrap();
+    assert_eq!(lag, 60_000 - 10);
+
+    // A campaign whose goal changed is read from the database until it moves again.
+    totals_cache::forget(&kv, "c1").unwrap();
+    assert_eq!(totals_cache::read(&kv, "c1", clock()).unwrap(), None);
 }
 }

@@ -1,18 +1,26 @@
 use careforall::api::body_limit::BodyLimit;
 use careforall::api::totals::{handle, Context};
-use careforall::spin::{now_ms, read_with_database, spin_response};
+use careforall::spin::{now_ms, open_database, read_request, spin_response, Access, DefaultStore};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn get_totals(req: IncomingRequest) -> anyhow::Result<Response> {
     careforall::identify_component!();
-    let (req, db) = match read_with_database(req, BodyLimit::API).await {
-        Ok(opened) => opened,
-        Err(refused) => return Ok(refused),
+    let req = match read_request(req, BodyLimit::API).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(spin_response(refused)),
+    };
+    let cache = DefaultStore::default();
+    let open_db = || {
+        open_database(Access::Read).map_err(|e| {
+            eprintln!("opening the database: {e}");
+            e.problem()
+        })
     };
     let ctx = Context {
-        db: db.as_ref(),
+        cache: Some(&cache),
+        open_db: &open_db,
         now_ms: now_ms(),
     };
     Ok(spin_response(handle(&req, &ctx)))

@@ -9,7 +9,9 @@ use crate::domain::campaign::{
     CampaignDescription, CampaignPatch, CampaignStatus, CampaignTitle, NewCampaign,
 };
 use crate::domain::money::Currency;
+use crate::relay::totals_cache;
 use crate::storage::campaigns::{self, PatchOutcome};
+use crate::storage::key_value::KeyValue;
 use crate::storage::SqlExecutor;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,8 @@ pub struct Context<'a> {
     pub admin_token: &'a str,
     pub now_ms: i64,
     pub new_id: &'a dyn Fn() -> String,
+    /// The relay's store of campaign totals, told when a campaign's goal changes.
+    pub totals_cache: Option<&'a dyn KeyValue>,
 }
 
 pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
@@ -142,6 +146,11 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
         status: body.status.unwrap_or(CampaignStatus::Active),
     })?;
     let campaign = campaigns::insert(ctx.db, &(ctx.new_id)(), &new, ctx.now_ms)?;
+    if let Some(cache) = ctx.totals_cache {
+        if let Err(e) = totals_cache::store_new(cache, &campaign) {
+            eprintln!("totals cache: new campaign {}: {e}", campaign.id);
+        }
+    }
     Ok(ApiResponse::json(201, &campaign)
         .with_header("location", format!("{BASE_PATH}/{}", campaign.id)))
 }
@@ -170,7 +179,16 @@ fn patch(req: &ApiRequest, id: &str, ctx: &Context<'_>) -> ApiResult {
         }]));
     }
     match campaigns::patch(ctx.db, id, &patch, ctx.now_ms)? {
-        PatchOutcome::Updated(c) => Ok(ApiResponse::json(200, &c)),
+        PatchOutcome::Updated(c) => {
+            if let (Some(cache), Some(_)) = (ctx.totals_cache, patch.goal) {
+                // The stored totals carry the goal; readers go to the database until the
+                // relay stores this campaign again.
+                if let Err(e) = totals_cache::forget(cache, id) {
+                    eprintln!("totals cache: the goal of campaign {id} changed: {e}");
+                }
+            }
+            Ok(ApiResponse::json(200, &c))
+        }
         PatchOutcome::NotFound => Err(campaign_not_found(id)),
         PatchOutcome::InvalidTransition { from, to } => Err(Problem::new(
             409,

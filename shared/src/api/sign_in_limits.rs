@@ -124,22 +124,8 @@ pub fn client_address(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::key_value::KvError;
-    use std::cell::RefCell;
-    use std::collections::HashMap;
 
-    #[derive(Default)]
-    struct Memory(RefCell<HashMap<String, Vec<u8>>>);
-
-    impl KeyValue for Memory {
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-            Ok(self.0.borrow().get(key).cloned())
-        }
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-            self.0.borrow_mut().insert(key.into(), value.to_vec());
-            Ok(())
-        }
-    }
+    type Memory = crate::storage::key_value::InMemory;
 
     #[test]
     fn the_limit_blocks_until_its_window_ends_and_a_success_clears_it() {

@@ -1,22 +1,28 @@
-//! `GET /api/v1/campaigns/{id}/totals`: the campaign totals read model, in O(1): one
+//! `GET /api/v1/campaigns/{id}/totals`: the campaign totals read model, in O(1). The
+//! relay keeps each campaign's totals in the key-value store with the marker of waiting
+//! events (see [`totals_cache`]), so most reads never open the database; otherwise one
 //! statement reads the campaign, its `campaign_totals` row and the relay lag's index
 //! entry. It never reads pledges.
 
 use super::{ApiRequest, ApiResponse, Problem};
 use crate::domain::totals::Totals;
-use crate::relay::totals;
+use crate::relay::{totals, totals_cache};
+use crate::storage::key_value::KeyValue;
 use crate::storage::SqlExecutor;
 use serde::Serialize;
 
 pub struct Context<'a> {
-    pub db: &'a dyn SqlExecutor,
+    /// Where the relay keeps the totals; `None` reads the database every time.
+    pub cache: Option<&'a dyn KeyValue>,
+    /// Opens the database, for a campaign the cache does not hold.
+    pub open_db: &'a dyn Fn() -> Result<Box<dyn SqlExecutor>, Problem>,
     pub now_ms: i64,
 }
 
 #[derive(Serialize)]
-struct TotalsView<'a> {
-    campaign_id: &'a str,
-    currency: &'a str,
+struct TotalsView {
+    campaign_id: String,
+    currency: String,
     goal_minor: u64,
     raised_minor: u64,
     #[serde(flatten)]
@@ -51,27 +57,55 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
             "totals take no query parameters",
         ));
     }
-    let read = totals::read(ctx.db, id)
+    let view = match cached(ctx, id) {
+        Some(view) => view,
+        None => from_database(ctx, id)?,
+    };
+    let body = ApiResponse::json(200, &view);
+    Ok(body.with_header("cache-control", "no-store"))
+}
+
+/// The totals from the key-value store, when it holds the campaign. A store that fails
+/// is logged and the database answers instead.
+fn cached(ctx: &Context<'_>, id: &str) -> Option<TotalsView> {
+    let (cached, relay_lag_ms) = match totals_cache::read(ctx.cache?, id, ctx.now_ms) {
+        Ok(found) => found?,
+        Err(e) => {
+            eprintln!("totals cache: {e}");
+            return None;
+        }
+    };
+    Some(TotalsView {
+        raised_minor: cached.totals.raised_minor(),
+        totals: cached.totals,
+        as_of: cached.last_event_id,
+        updated_at_ms: cached.updated_at_ms,
+        campaign_id: cached.campaign_id,
+        currency: cached.currency,
+        goal_minor: cached.goal_minor,
+        relay_lag_ms,
+    })
+}
+
+fn from_database(ctx: &Context<'_>, id: &str) -> Result<TotalsView, Problem> {
+    let db = (ctx.open_db)()?;
+    let read = totals::read(db.as_ref(), id)
         .map_err(Problem::storage)?
         .ok_or_else(|| {
             Problem::not_found("campaign_not_found", format!("no campaign with id `{id}`"))
         })?;
     let relayed = read.relayed.as_ref();
     let totals = relayed.map(|r| r.totals).unwrap_or_default();
-    let body = ApiResponse::json(
-        200,
-        &TotalsView {
-            campaign_id: &read.campaign_id,
-            currency: &read.currency,
-            goal_minor: read.goal_minor,
-            raised_minor: totals.raised_minor(),
-            totals,
-            as_of: relayed.map(|r| r.last_event_id),
-            updated_at_ms: relayed.map(|r| r.updated_at_ms),
-            relay_lag_ms: read
-                .oldest_unpublished_at_ms
-                .map_or(0, |created| (ctx.now_ms - created).max(0)),
-        },
-    );
-    Ok(body.with_header("cache-control", "no-store"))
+    Ok(TotalsView {
+        goal_minor: read.goal_minor,
+        raised_minor: totals.raised_minor(),
+        totals,
+        as_of: relayed.map(|r| r.last_event_id),
+        updated_at_ms: relayed.map(|r| r.updated_at_ms),
+        relay_lag_ms: read
+            .oldest_unpublished_at_ms
+            .map_or(0, |created| (ctx.now_ms - created).max(0)),
+        campaign_id: read.campaign_id,
+        currency: read.currency,
+    })
 }

@@ -99,7 +99,7 @@ pub fn advance(applied: Option<&Snapshot>, next: &Snapshot) -> Option<Advance> {
 }
 
 /// One campaign's totals, all in minor units of the campaign's currency.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Totals {
     pub pledged_minor: u64,
     pub captured_minor: u64,

@@ -41,17 +41,19 @@ pub fn record_run(db: &dyn SqlExecutor, run: &RunReport) -> Result<(), DbError> 
 }
 
 /// How far behind the relay is: the age of the oldest unpublished event (0 when idle).
-/// One index lookup, cheap enough for every totals read.
 pub fn lag_ms(db: &dyn SqlExecutor, now_ms: i64) -> Result<i64, DbError> {
-    let oldest = db.query(
+    Ok(oldest_unpublished_at(db)?.map_or(0, |created| (now_ms - created).max(0)))
+}
+
+/// When the oldest unpublished event was written, if one waits: one index lookup.
+pub fn oldest_unpublished_at(db: &dyn SqlExecutor) -> Result<Option<i64>, DbError> {
+    db.query(
         "SELECT created_at_ms FROM outbox WHERE published_at_ms IS NULL ORDER BY id LIMIT 1",
         &[],
-    )?;
-    Ok(oldest
-        .first()
-        .map(|r| r.i64("created_at_ms"))
-        .transpose()?
-        .map_or(0, |created| (now_ms - created).max(0)))
+    )?
+    .first()
+    .map(|r| r.i64("created_at_ms"))
+    .transpose()
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -18,6 +18,7 @@ pub mod reconcile;
 pub mod run_log;
 pub mod spans;
 pub mod totals;
+pub mod totals_cache;
 
 use crate::payments::stripe::HttpSend;
 use crate::storage::key_value::KeyValue;
@@ -106,6 +107,9 @@ pub struct Relay<'a> {
     pub heartbeat: Option<&'a dyn KeyValue>,
     /// Where this relay's spans go for export (see `spans`); `None` records none.
     pub spans: Option<&'a SpanRecorder>,
+    /// The key-value store that keeps the campaign totals for readers (see
+    /// [`totals_cache`]), brought up to date after every publish; `None` keeps none.
+    pub totals_cache: Option<&'a dyn KeyValue>,
 }
 
 impl Relay<'_> {
@@ -143,7 +147,9 @@ impl Relay<'_> {
                 report.feed = self.deliver(Queue::Feed, Some(&s.feed.signing_secret))?;
             }
             // Events committed while the deliveries were out go now, not a tick later.
-            self.publish(report, s.time_budget_ms, trace)
+            self.publish(report, s.time_budget_ms, trace)?;
+            self.sync_totals_cache();
+            Ok(())
         })?;
         health::record_run(self.db, &report)?;
         Ok(report)
@@ -155,7 +161,21 @@ impl Relay<'_> {
     /// record (the runs in relay health are the scheduled ones).
     pub fn publish_one_batch(&self) -> Result<RunReport, RelayError> {
         let trace = current::get().unwrap_or_else(TraceParent::new_root);
-        self.timed(|report| self.publish(report, 0, trace))
+        self.timed(|report| {
+            self.publish(report, 0, trace)?;
+            self.sync_totals_cache();
+            Ok(())
+        })
+    }
+
+    /// The totals store follows what was just committed. A store that fails is logged
+    /// and left for the next run: readers then see older totals with a lag that says so.
+    fn sync_totals_cache(&self) {
+        if let Some(kv) = self.totals_cache {
+            if let Err(e) = totals_cache::sync(self.db, kv, (self.clock)()) {
+                eprintln!("totals cache not brought up to date: {e}");
+            }
+        }
     }
 
     /// A report of `work`, stamped with when it started and how long it took.

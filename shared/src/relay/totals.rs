@@ -130,6 +130,23 @@ pub fn read(db: &dyn SqlExecutor, campaign_id: &str) -> Result<Option<TotalsRead
     }))
 }
 
+/// The read model of every campaign the relay moved at or after `since_ms`.
+pub fn read_moved_since(
+    db: &dyn SqlExecutor,
+    since_ms: i64,
+) -> Result<Vec<CampaignTotals>, DbError> {
+    db.query(
+        &format!(
+            "SELECT {TOTALS_COLUMNS} FROM campaign_totals t JOIN campaigns c ON c.id = t.campaign_id \
+             WHERE t.updated_at_ms >= ?1"
+        ),
+        &[since_ms.into()],
+    )?
+    .iter()
+    .map(decode_totals)
+    .collect()
+}
+
 /// Every campaign's read model, for reconciliation.
 pub fn read_all(db: &dyn SqlExecutor) -> Result<Vec<CampaignTotals>, DbError> {
     db.query(

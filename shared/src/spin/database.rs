@@ -5,7 +5,8 @@
 use super::sqlite::Synchronous;
 use super::{spin_response, variables, SpinPostgres, SpinSqlite};
 use crate::api::{ApiRequest, Problem};
-use crate::storage::SqlExecutor;
+use crate::relay::totals_cache;
+use crate::storage::{Backend, DbError, Rows, SqlExecutor, SqlValue};
 use spin_sdk::http::Response;
 
 /// What a request will do with its connection. A reader skips the writers' durability
@@ -77,7 +78,38 @@ pub fn open_database(access: Access) -> Result<Box<dyn SqlExecutor>, OpenError> 
             )))
         }
     };
-    opened.map_err(OpenError::Unavailable)
+    let opened = opened.map_err(OpenError::Unavailable)?;
+    Ok(match access {
+        Access::Read => opened,
+        Access::Write => Box::new(Writer(opened)),
+    })
+}
+
+/// A writer's connection. When it closes, the request's transactions are over: if they
+/// appended outbox events, the key-value marker of waiting events is set (see
+/// [`totals_cache`]) so that cached totals report their lag.
+struct Writer(Box<dyn SqlExecutor>);
+
+impl SqlExecutor for Writer {
+    fn backend(&self) -> Backend {
+        self.0.backend()
+    }
+
+    fn query(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+        self.0.query(statement, params)
+    }
+
+    fn execute(&self, statement: &str, params: &[SqlValue]) -> Result<(), DbError> {
+        self.0.execute(statement, params)
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Err(e) = totals_cache::mark_appended(&super::DefaultStore::default()) {
+            eprintln!("marking the outbox as waiting: {e}");
+        }
+    }
 }
 
 /// The database for a request, or the answer to give when it cannot be had: 503 with

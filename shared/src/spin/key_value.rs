@@ -35,4 +35,10 @@ impl KeyValue for DefaultStore {
             .set(key, value)
             .map_err(|e| KvError(format!("set `{key}`: {e}")))
     }
+
+    fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.store()?
+            .delete(key)
+            .map_err(|e| KvError(format!("delete `{key}`: {e}")))
+    }
 }

@@ -81,7 +81,7 @@ pub fn with_relay<T>(body: impl FnOnce(&Relay<'_>) -> T) -> anyhow::Result<T> {
     let endpoint = otlp_endpoint();
     let recorder = SpanRecorder::default();
     let spans = endpoint.as_ref().map(|_| &recorder);
-    let result = relay_over(db.as_ref(), sweep, Some(&kv), spans, body);
+    let result = relay_over(db.as_ref(), sweep, Some(&kv), Some(&kv), spans, body);
     if let Some(endpoint) = &endpoint {
         export(endpoint, "outbox-relay", &recorder);
     }
@@ -93,6 +93,7 @@ fn relay_over<T>(
     db: &dyn SqlExecutor,
     sweep: Option<Sweep<'_>>,
     heartbeat: Option<&dyn KeyValue>,
+    totals_cache: Option<&dyn KeyValue>,
     spans: Option<&SpanRecorder>,
     body: impl FnOnce(&Relay<'_>) -> T,
 ) -> anyhow::Result<T> {
@@ -106,6 +107,7 @@ fn relay_over<T>(
         sweep,
         heartbeat,
         spans,
+        totals_cache,
     };
     Ok(body(&relay))
 }
@@ -119,9 +121,14 @@ pub fn relay_after_response(db: &dyn SqlExecutor) {
     let outcome = variables::get("relay_after_response")
         .map_err(anyhow::Error::from)
         .and_then(|raw| match raw.trim() {
-            "true" => relay_over(db, None, None, None, |relay| {
-                relay.publish_one_batch().map(drop)
-            })?
+            "true" => relay_over(
+                db,
+                None,
+                None,
+                Some(&super::DefaultStore::default()),
+                None,
+                |relay| relay.publish_one_batch().map(drop),
+            )?
             .context("relaying after the response"),
             "false" => Ok(()),
             other => {

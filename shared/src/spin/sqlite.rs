@@ -1,10 +1,20 @@
 //! `fermyon:spin/sqlite` as the storage port.
 
+use crate::storage::busy::{is_busy, Backoff};
 use crate::storage::{Backend, DbError, Rows, SqlExecutor, SqlValue};
-use spin_sdk::sqlite::{Connection, Error as SqliteError, Value};
+use spin_sdk::sqlite::{Connection, Error as SqliteError, QueryResult, Value};
+use std::cell::Cell;
 
 /// The default SQLite database, with the connection settings the app relies on.
-pub struct SpinSqlite(Connection);
+pub struct SpinSqlite {
+    conn: Connection,
+    /// Whether a writer waits for the lock here ([`Backoff`]) rather than in SQLite's
+    /// busy handler.
+    waits_for_lock: bool,
+    /// Inside `BEGIN` … `COMMIT`/`ROLLBACK`, where a refused statement must not be tried
+    /// again on its own.
+    in_transaction: Cell<bool>,
+}
 
 /// The writers' durability (`sqlite_synchronous`, see README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +43,18 @@ impl Synchronous {
 }
 
 impl SpinSqlite {
-    /// Opens the `default` database for writing.
+    /// Opens the `default` database for writing. SQLite's busy handler is off: a statement
+    /// that meets another writer's lock is tried again after a short wait (see
+    /// [`crate::storage::busy`]), for at most the 5 s the handler would have waited.
     pub fn open_default(synchronous: Synchronous) -> anyhow::Result<Self> {
         let conn = Connection::open_default()?;
         conn.execute(synchronous.pragma(), &[])?;
-        conn.execute("PRAGMA busy_timeout = 5000", &[])?;
-        Ok(Self(conn))
+        conn.execute("PRAGMA busy_timeout = 0", &[])?;
+        Ok(Self {
+            conn,
+            waits_for_lock: true,
+            in_transaction: Cell::new(false),
+        })
     }
 
     /// Opens the `default` database for reads only, with no statement of its own: a WAL
@@ -46,7 +62,48 @@ impl SpinSqlite {
     /// connection resets the WAL, Spin's connections come with rusqlite's 5 s busy
     /// timeout (DESIGN.md §15), as ours do.
     pub fn open_reader() -> anyhow::Result<Self> {
-        Ok(Self(Connection::open_default()?))
+        Ok(Self {
+            conn: Connection::open_default()?,
+            waits_for_lock: false,
+            in_transaction: Cell::new(false),
+        })
+    }
+
+    /// Runs one statement; outside a transaction, one refused for another writer's lock
+    /// is tried again (a refused statement has done nothing).
+    fn run(&self, statement: &str, params: &[Value]) -> Result<QueryResult, SqliteError> {
+        let mut backoff: Option<Backoff> = None;
+        loop {
+            match self.conn.execute(statement, params) {
+                Err(SqliteError::Io(message))
+                    if self.waits_for_lock && !self.in_transaction.get() && is_busy(&message) =>
+                {
+                    let wait = backoff
+                        .get_or_insert_with(|| Backoff::new(uuid::Uuid::new_v4().as_u64_pair().0))
+                        .next_wait()
+                        .ok_or(SqliteError::Io(message))?;
+                    std::thread::sleep(wait);
+                }
+                result => {
+                    self.track_transaction(statement, result.is_ok());
+                    return result;
+                }
+            }
+        }
+    }
+
+    fn track_transaction(&self, statement: &str, succeeded: bool) {
+        let word = statement
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        match word.as_str() {
+            "BEGIN" if succeeded => self.in_transaction.set(true),
+            "COMMIT" | "END" if succeeded => self.in_transaction.set(false),
+            "ROLLBACK" => self.in_transaction.set(false),
+            _ => {}
+        }
     }
 }
 
@@ -94,7 +151,7 @@ impl SqlExecutor for SpinSqlite {
 
     fn query(&self, statement: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
         let params: Vec<Value> = params.iter().map(to_spin).collect();
-        let result = self.0.execute(statement, &params).map_err(db_error)?;
+        let result = self.run(statement, &params).map_err(db_error)?;
         let rows = result
             .rows
             .iter()

@@ -10,4 +10,32 @@ pub struct KvError(pub String);
 pub trait KeyValue {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
     fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError>;
+    /// Removes `key`; removing a key that is not there is not an error.
+    fn delete(&self, key: &str) -> Result<(), KvError>;
+}
+
+/// A store in memory, for native tests and tools.
+#[derive(Debug, Default)]
+pub struct InMemory(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+impl InMemory {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Vec<u8>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl KeyValue for InMemory {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        Ok(self.map().get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        self.map().insert(key.into(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.map().remove(key);
+        Ok(())
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod business_metrics;
+pub mod busy;
 pub mod campaigns;
 pub mod disputes;
 pub mod idempotency;

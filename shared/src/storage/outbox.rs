@@ -15,6 +15,7 @@ pub fn append(
     now_ms: i64,
 ) -> Result<(), DbError> {
     let payload = serde_json::to_string(payload).map_err(|e| DbError::Decode(e.to_string()))?;
+    crate::relay::totals_cache::note_append(now_ms);
     const INSERT: &str =
         "INSERT INTO outbox (aggregate_id, event_type, payload, created_at_ms) VALUES (?1, ?2, ?3, ?4)";
     let params = [
