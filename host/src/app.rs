@@ -120,7 +120,8 @@ impl AppRuntime {
             };
             sqlite.run_script("default", &sql)?;
         }
-        let key_value = KeyValueStores::open(&runtime.key_value).await?;
+        let key_value =
+            KeyValueStores::open(&runtime.key_value, options.sqlite_connections).await?;
 
         let engine = engine::build(&EngineLimits {
             max_instances: 1000,

@@ -4,6 +4,7 @@
 use crate::bindings::spin::fermyon::spin2_0_0::key_value::{Error, Host, HostStore};
 use crate::config::component::ComponentConfig;
 use crate::config::runtime_config::KvBackend;
+use crate::factors::sqlite::ConnectionMode;
 use crate::observe::trace::TraceScope;
 use anyhow::{Context, Result};
 use redis::AsyncCommands;
@@ -13,8 +14,18 @@ use wasmtime::component::{Resource, ResourceTable};
 
 /// One opened backend, shared by every instance that opens its label.
 pub enum Backend {
-    Sqlite(Arc<Mutex<rusqlite::Connection>>),
+    Sqlite(SqliteStore),
     Redis(Box<redis::aio::ConnectionManager>),
+}
+
+/// A `spin` store: one connection for the whole process, as in Spin.
+pub struct SqliteStore {
+    conn: Arc<Mutex<rusqlite::Connection>>,
+    /// `ConnectionMode::Reuse` runs each call on the calling thread, on a file in WAL
+    /// mode (a reader never waits for the relay's writes in another process, a write
+    /// commits without waiting for the disk); `New` does as Spin does: each call on the
+    /// blocking pool, the file in whatever journal mode it has.
+    inline: bool,
 }
 
 /// The app's key-value stores by label.
@@ -22,7 +33,8 @@ pub enum Backend {
 pub struct KeyValueStores(Arc<BTreeMap<String, Arc<Backend>>>);
 
 impl KeyValueStores {
-    pub async fn open(stores: &BTreeMap<String, KvBackend>) -> Result<Self> {
+    pub async fn open(stores: &BTreeMap<String, KvBackend>, mode: ConnectionMode) -> Result<Self> {
+        let inline = mode == ConnectionMode::Reuse;
         let mut opened = BTreeMap::new();
         for (label, decl) in stores {
             let backend = match decl {
@@ -38,7 +50,14 @@ impl KeyValueStores {
                              store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
                              PRIMARY KEY (store, key))",
                     )?;
-                    Backend::Sqlite(Arc::new(Mutex::new(conn)))
+                    if inline {
+                        conn.pragma_update(None, "journal_mode", "WAL")?;
+                        conn.pragma_update(None, "synchronous", "NORMAL")?;
+                    }
+                    Backend::Sqlite(SqliteStore {
+                        conn: Arc::new(Mutex::new(conn)),
+                        inline,
+                    })
                 }
                 KvBackend::Redis(url) => {
                     let client = redis::Client::open(url.as_str())
@@ -104,10 +123,14 @@ impl KvStore {
         &self,
         f: impl FnOnce(&rusqlite::Connection, &str) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, Error> {
-        let Backend::Sqlite(conn) = &*self.backend else {
+        let Backend::Sqlite(store) = &*self.backend else {
             unreachable!()
         };
-        let (conn, label) = (conn.clone(), self.label.clone());
+        if store.inline {
+            let conn = store.conn.lock().unwrap_or_else(|p| p.into_inner());
+            return f(&conn, &self.label).map_err(other);
+        }
+        let (conn, label) = (store.conn.clone(), self.label.clone());
         tokio::task::spawn_blocking(move || {
             let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
             f(&conn, &label)

@@ -128,7 +128,9 @@ pub fn sync(db: &dyn SqlExecutor, kv: &dyn KeyValue, now_ms: i64) -> Result<usiz
             break;
         }
     }
-    kv.delete(PENDING_SINCE)?;
+    if kv.get(PENDING_SINCE)?.is_some() {
+        kv.delete(PENDING_SINCE)?;
+    }
     APPENDED_AT.with(|a| a.set(None));
     if let Some(oldest) = super::health::oldest_unpublished_at(db)? {
         kv.set(PENDING_SINCE, &encode(&oldest)?)?;
