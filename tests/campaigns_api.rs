@@ -497,3 +497,52 @@ async fn durability_switch_takes_full_and_refuses_a_typo() {
         typo.log()
     );
 }
+
+#[tokio::test]
+async fn the_list_kept_for_readers_shows_every_change_at_once() {
+    async fn page(host: &Host) -> Value {
+        let resp = send(host, Method::GET, "/api/v1/campaigns?limit=5", None, None).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+    let host = app().await;
+    let first = create(&host, "First").await;
+    // Read twice: the second answer comes from the key-value store.
+    let kept = page(&host).await;
+    assert_eq!(page(&host).await, kept);
+    assert_eq!(kept["items"].as_array().unwrap().len(), 1);
+
+    let second = create(&host, "Second").await;
+    let titles = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        titles(&page(&host).await),
+        ["First", "Second"],
+        "a new campaign shows at once"
+    );
+
+    let id = first["id"].as_str().unwrap();
+    let patched = send(
+        &host,
+        Method::PATCH,
+        &format!("/api/v1/campaigns/{id}"),
+        Some(TOKEN),
+        Some(json!({"title": "First, renamed", "status": "PAUSED"})),
+    )
+    .await;
+    assert_eq!(patched.status(), 200);
+    let after = page(&host).await;
+    assert_eq!(
+        titles(&after),
+        ["First, renamed", "Second"],
+        "a change shows at once"
+    );
+    assert_eq!(after["items"][0]["status"], "PAUSED");
+    assert_eq!(second["status"], "ACTIVE");
+}

@@ -74,7 +74,8 @@ fn handler_creates_and_lists_through_plain_requests() {
         admin_token: "tok",
         now_ms: 5,
         new_id: &new_id,
-        totals_cache: None,
+        clock: &|| 5,
+        kv: None,
     };
     let create = ApiRequest {
         method: "POST".into(),

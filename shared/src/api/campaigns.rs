@@ -2,6 +2,7 @@
 
 use super::auth::require_admin;
 use super::json::{parse_body, positive_amount};
+use super::list_cache;
 use super::pagination::{encode_cursor, parse_page};
 use super::problem::FieldError;
 use super::{ApiRequest, ApiResponse, ApiResult, Problem};
@@ -24,8 +25,11 @@ pub struct Context<'a> {
     pub admin_token: &'a str,
     pub now_ms: i64,
     pub new_id: &'a dyn Fn() -> String,
-    /// The relay's store of campaign totals, told when a campaign's goal changes.
-    pub totals_cache: Option<&'a dyn KeyValue>,
+    /// The wall clock, read once a write has committed.
+    pub clock: &'a dyn Fn() -> i64,
+    /// The app's key-value store, where the list pages and the campaign totals are
+    /// kept for readers; told of every change.
+    pub kv: Option<&'a dyn KeyValue>,
 }
 
 pub fn handle(req: &ApiRequest, ctx: &Context<'_>) -> ApiResponse {
@@ -66,12 +70,41 @@ struct Page<T> {
     next_cursor: Option<String>,
 }
 
+/// `GET /api/v1/campaigns` from the key-value store, before any database is opened: the
+/// stored page when it is still good (see [`list_cache`]), else `None`.
+pub fn cached_list(req: &ApiRequest, kv: &dyn KeyValue, now_ms: i64) -> Option<ApiResponse> {
+    if req.method != "GET" || req.path.trim_end_matches('/') != BASE_PATH {
+        return None;
+    }
+    let page = parse_page(&req.query).ok()?;
+    list_cache::read(kv, &page, now_ms).unwrap_or_else(|e| {
+        eprintln!("campaign list cache: {e}");
+        None
+    })
+}
+
 fn list(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
     let page = parse_page(&req.query)?;
+    let read_at = (ctx.clock)();
     let (listed, more) = campaigns::list(ctx.db, page.after, page.limit)?;
     let next_cursor = more.then(|| encode_cursor(listed.last().map_or(page.after, |l| l.seq)));
     let items = listed.into_iter().map(|l| l.campaign).collect();
-    Ok(ApiResponse::json(200, &Page { items, next_cursor }))
+    let response = ApiResponse::json(200, &Page { items, next_cursor });
+    if let Some(kv) = ctx.kv {
+        if let Err(e) = list_cache::store(kv, &page, read_at, &response) {
+            eprintln!("campaign list cache: {e}");
+        }
+    }
+    Ok(response)
+}
+
+/// After a campaign was created or changed: stored list pages read before are retired.
+fn list_changed(ctx: &Context<'_>) {
+    if let Some(kv) = ctx.kv {
+        if let Err(e) = list_cache::changed(kv, (ctx.clock)()) {
+            eprintln!("campaign list cache: {e}");
+        }
+    }
 }
 
 fn get(id: &str, ctx: &Context<'_>) -> ApiResult {
@@ -146,7 +179,8 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
         status: body.status.unwrap_or(CampaignStatus::Active),
     })?;
     let campaign = campaigns::insert(ctx.db, &(ctx.new_id)(), &new, ctx.now_ms)?;
-    if let Some(cache) = ctx.totals_cache {
+    list_changed(ctx);
+    if let Some(cache) = ctx.kv {
         if let Err(e) = totals_cache::store_new(cache, &campaign) {
             eprintln!("totals cache: new campaign {}: {e}", campaign.id);
         }
@@ -180,7 +214,8 @@ fn patch(req: &ApiRequest, id: &str, ctx: &Context<'_>) -> ApiResult {
     }
     match campaigns::patch(ctx.db, id, &patch, ctx.now_ms)? {
         PatchOutcome::Updated(c) => {
-            if let (Some(cache), Some(_)) = (ctx.totals_cache, patch.goal) {
+            list_changed(ctx);
+            if let (Some(cache), Some(_)) = (ctx.kv, patch.goal) {
                 // The stored totals carry the goal; readers go to the database until the
                 // relay stores this campaign again.
                 if let Err(e) = totals_cache::forget(cache, id) {

@@ -11,6 +11,7 @@ pub mod donor_history;
 pub mod health;
 pub mod idempotent;
 pub mod json;
+pub mod list_cache;
 pub mod metrics;
 pub mod operator_views;
 pub mod pagination;
