@@ -1,5 +1,7 @@
-//! Pages of the public campaign list in the key-value store, so the busiest read of a
-//! donation night (the list on the donor page) seldom opens the database.
+//! The first page of the public campaign list in the key-value store, so the busiest
+//! read of a donation night (the list on the donor page) seldom opens the database. Only
+//! first pages are kept (one per `limit`, at most 100 keys): a key per cursor would let
+//! anyone fill the store by asking for pages that do not exist.
 //!
 //! A page is kept with the time its reader began reading the database. Creating or
 //! changing a campaign stamps `campaigns/changed-at` after its commit, and a page read
@@ -17,8 +19,9 @@ pub const FRESH_FOR_MS: i64 = 1_000;
 
 const CHANGED_AT: &str = "campaigns/changed-at";
 
-fn page_key(page: &PageRequest) -> String {
-    format!("campaigns/page/{}/{}", page.after, page.limit)
+/// The key of a page that is kept, `None` for one that is not (past the first).
+fn page_key(page: &PageRequest) -> Option<String> {
+    (page.after == 0).then(|| format!("campaigns/first-page/{}", page.limit))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -37,7 +40,9 @@ pub fn read(
     page: &PageRequest,
     now_ms: i64,
 ) -> Result<Option<ApiResponse>, KvError> {
-    let key = page_key(page);
+    let Some(key) = page_key(page) else {
+        return Ok(None);
+    };
     let Some(raw) = kv.get(&key)? else {
         return Ok(None);
     };
@@ -59,19 +64,22 @@ pub fn read(
     }))
 }
 
-/// Keeps `response` (a 200 page) for the page it answers, read from a database whose
-/// reading began at `read_at_ms`.
+/// Keeps `response` (a 200 page) for the page it answers if that page is kept, read
+/// from a database whose reading began at `read_at_ms`.
 pub fn store(
     kv: &dyn KeyValue,
     page: &PageRequest,
     read_at_ms: i64,
     response: &ApiResponse,
 ) -> Result<(), KvError> {
+    let Some(key) = page_key(page) else {
+        return Ok(());
+    };
     let body = String::from_utf8(response.body.clone())
         .map_err(|e| KvError(format!("a campaign page is not UTF-8: {e}")))?;
     let entry =
         serde_json::to_vec(&Entry { read_at_ms, body }).map_err(|e| KvError(e.to_string()))?;
-    kv.set(&page_key(page), &entry)
+    kv.set(&key, &entry)
 }
 
 /// After a campaign was created or changed (its transaction committed): no page read
@@ -104,10 +112,19 @@ mod tests {
             read(&kv, &page(0), 2_000).unwrap().is_none(),
             "a second old"
         );
+        let other_limit = PageRequest { after: 0, limit: 5 };
         assert!(
-            read(&kv, &page(20), 1_500).unwrap().is_none(),
+            read(&kv, &other_limit, 1_500).unwrap().is_none(),
             "another page"
         );
+    }
+
+    #[test]
+    fn only_first_pages_are_kept() {
+        let kv = InMemory::default();
+        store(&kv, &page(20), 1_000, &answer("a")).unwrap();
+        assert!(read(&kv, &page(20), 1_100).unwrap().is_none());
+        assert!(kv.get("campaigns/first-page/20").unwrap().is_none());
     }
 
     #[test]
