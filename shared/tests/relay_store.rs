@@ -327,19 +327,31 @@ fn two_relays_at_once_apply_every_event_once(test_db: &TestDb) {
     donation_day(setup.as_ref());
     let settings = settings(vec!["http://subscriber.test/events".into()]);
     let gateway = Gateway::default();
+    // Both keep the totals for readers in one store, and race to store them.
+    let kv = MemoryKv::default();
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| {
                 let db = test_db.connect();
                 let clock = || 5_000;
                 for _ in 0..20 {
-                    relay(db.as_ref(), &gateway, &settings, &clock).run().unwrap();
+                    Relay {
+                        totals_cache: Some(&kv),
+                        ..relay(db.as_ref(), &gateway, &settings, &clock)
+                    }
+                    .run()
+                    .unwrap();
                 }
             });
         }
     });
     let db = setup.as_ref();
     assert!(reconcile::reconcile(db, None, 5_000).unwrap().ok);
+    for campaign in ["c1", "c2"] {
+        let (cached, lag) = totals_cache::read(&kv, campaign, 5_000).unwrap().unwrap();
+        let relayed = totals::read(db, campaign).unwrap().unwrap().relayed.unwrap();
+        assert_eq!((cached.totals, cached.last_event_id, lag), (relayed.totals, Some(relayed.last_event_id), 0));
+    }
     assert_eq!(count(db, "SELECT COUNT(*) AS n FROM outbox WHERE published_at_ms IS NULL"), 0);
     let received = gateway.received.lock().unwrap();
     let mut keys: Vec<&str> = received

@@ -93,16 +93,12 @@ impl SpinSqlite {
     }
 
     fn track_transaction(&self, statement: &str, succeeded: bool) {
-        let word = statement
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase();
-        match word.as_str() {
-            "BEGIN" if succeeded => self.in_transaction.set(true),
-            "COMMIT" | "END" if succeeded => self.in_transaction.set(false),
-            "ROLLBACK" => self.in_transaction.set(false),
-            _ => {}
+        let word = statement.split_whitespace().next().unwrap_or("");
+        let is = |w: &str| word.eq_ignore_ascii_case(w);
+        if is("ROLLBACK") || (succeeded && (is("COMMIT") || is("END"))) {
+            self.in_transaction.set(false);
+        } else if succeeded && is("BEGIN") {
+            self.in_transaction.set(true);
         }
     }
 }
