@@ -1,6 +1,8 @@
 use careforall::api::body_limit::BodyLimit;
 use careforall::api::totals::{handle, Context};
-use careforall::spin::{now_ms, open_database, read_request, spin_response, Access, DefaultStore};
+use careforall::spin::{
+    now_ms, open_or_problem, read_request, spin_response, Access, DefaultStore,
+};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -12,12 +14,7 @@ async fn get_totals(req: IncomingRequest) -> anyhow::Result<Response> {
         Err(refused) => return Ok(spin_response(refused)),
     };
     let cache = DefaultStore::default();
-    let open_db = || {
-        open_database(Access::Read).map_err(|e| {
-            eprintln!("opening the database: {e}");
-            e.problem()
-        })
-    };
+    let open_db = || open_or_problem(Access::Read);
     let ctx = Context {
         cache: Some(&cache),
         open_db: &open_db,

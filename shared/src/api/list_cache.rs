@@ -11,7 +11,7 @@
 
 use super::pagination::PageRequest;
 use super::ApiResponse;
-use crate::storage::key_value::{KeyValue, KvError};
+use crate::storage::key_value::{get_json, set_json, KeyValue, KvError};
 use serde::{Deserialize, Serialize};
 
 /// The longest a stored page is served.
@@ -30,10 +30,6 @@ struct Entry {
     body: String,
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(key: &str, raw: &[u8]) -> Result<T, KvError> {
-    serde_json::from_slice(raw).map_err(|e| KvError(format!("`{key}` holds no valid value: {e}")))
-}
-
 /// The stored page, if it is still good at `now_ms`.
 pub fn read(
     kv: &dyn KeyValue,
@@ -43,18 +39,14 @@ pub fn read(
     let Some(key) = page_key(page) else {
         return Ok(None);
     };
-    let Some(raw) = kv.get(&key)? else {
+    let Some(entry) = get_json::<Entry>(kv, &key)? else {
         return Ok(None);
     };
-    let entry: Entry = decode(&key, &raw)?;
     if now_ms - entry.read_at_ms >= FRESH_FOR_MS || entry.read_at_ms > now_ms {
         return Ok(None);
     }
-    let changed_at = match kv.get(CHANGED_AT)? {
-        Some(raw) => decode::<i64>(CHANGED_AT, &raw)?,
-        None => i64::MIN,
-    };
-    if entry.read_at_ms <= changed_at {
+    let changed_at = get_json::<i64>(kv, CHANGED_AT)?;
+    if changed_at.is_some_and(|changed| entry.read_at_ms <= changed) {
         return Ok(None);
     }
     Ok(Some(ApiResponse {
@@ -77,16 +69,13 @@ pub fn store(
     };
     let body = String::from_utf8(response.body.clone())
         .map_err(|e| KvError(format!("a campaign page is not UTF-8: {e}")))?;
-    let entry =
-        serde_json::to_vec(&Entry { read_at_ms, body }).map_err(|e| KvError(e.to_string()))?;
-    kv.set(&key, &entry)
+    set_json(kv, &key, &Entry { read_at_ms, body })
 }
 
 /// After a campaign was created or changed (its transaction committed): no page read
 /// before `now_ms` is served again.
 pub fn changed(kv: &dyn KeyValue, now_ms: i64) -> Result<(), KvError> {
-    let value = serde_json::to_vec(&now_ms).map_err(|e| KvError(e.to_string()))?;
-    kv.set(CHANGED_AT, &value)
+    set_json(kv, CHANGED_AT, &now_ms)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use super::{ApiRequest, ApiResponse, Problem};
 use crate::domain::totals::Totals;
-use crate::relay::{totals, totals_cache};
+use crate::relay::totals;
+use crate::relay::totals_cache::{self, CachedTotals};
 use crate::storage::key_value::KeyValue;
 use crate::storage::SqlExecutor;
 use serde::Serialize;
@@ -68,23 +69,13 @@ fn route(req: &ApiRequest, ctx: &Context<'_>) -> Result<ApiResponse, Problem> {
 /// The totals from the key-value store, when it holds the campaign. A store that fails
 /// is logged and the database answers instead.
 fn cached(ctx: &Context<'_>, id: &str) -> Option<TotalsView> {
-    let (cached, relay_lag_ms) = match totals_cache::read(ctx.cache?, id, ctx.now_ms) {
-        Ok(found) => found?,
+    match totals_cache::read(ctx.cache?, id, ctx.now_ms) {
+        Ok(found) => found.map(|(cached, lag)| TotalsView::of(cached, lag)),
         Err(e) => {
             eprintln!("totals cache: {e}");
-            return None;
+            None
         }
-    };
-    Some(TotalsView {
-        raised_minor: cached.totals.raised_minor(),
-        totals: cached.totals,
-        as_of: cached.last_event_id,
-        updated_at_ms: cached.updated_at_ms,
-        campaign_id: cached.campaign_id,
-        currency: cached.currency,
-        goal_minor: cached.goal_minor,
-        relay_lag_ms,
-    })
+    }
 }
 
 fn from_database(ctx: &Context<'_>, id: &str) -> Result<TotalsView, Problem> {
@@ -94,18 +85,23 @@ fn from_database(ctx: &Context<'_>, id: &str) -> Result<TotalsView, Problem> {
         .ok_or_else(|| {
             Problem::not_found("campaign_not_found", format!("no campaign with id `{id}`"))
         })?;
-    let relayed = read.relayed.as_ref();
-    let totals = relayed.map(|r| r.totals).unwrap_or_default();
-    Ok(TotalsView {
-        goal_minor: read.goal_minor,
-        raised_minor: totals.raised_minor(),
-        totals,
-        as_of: relayed.map(|r| r.last_event_id),
-        updated_at_ms: relayed.map(|r| r.updated_at_ms),
-        relay_lag_ms: read
-            .oldest_unpublished_at_ms
-            .map_or(0, |created| (ctx.now_ms - created).max(0)),
-        campaign_id: read.campaign_id,
-        currency: read.currency,
-    })
+    let lag = read
+        .oldest_unpublished_at_ms
+        .map_or(0, |created| (ctx.now_ms - created).max(0));
+    Ok(TotalsView::of(CachedTotals::from(read), lag))
+}
+
+impl TotalsView {
+    fn of(totals: CachedTotals, relay_lag_ms: i64) -> Self {
+        TotalsView {
+            raised_minor: totals.totals.raised_minor(),
+            totals: totals.totals,
+            as_of: totals.last_event_id,
+            updated_at_ms: totals.updated_at_ms,
+            campaign_id: totals.campaign_id,
+            currency: totals.currency,
+            goal_minor: totals.goal_minor,
+            relay_lag_ms,
+        }
+    }
 }

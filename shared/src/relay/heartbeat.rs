@@ -4,7 +4,7 @@
 //! store every instance reads the same heartbeat, whichever instance the relay runs beside.
 
 use super::{RelayError, RunReport};
-use crate::storage::key_value::{KeyValue, KvError};
+use crate::storage::key_value::{get_json, set_json, KeyValue, KvError};
 use serde::{Deserialize, Serialize};
 
 pub const KEY: &str = "relay/heartbeat";
@@ -54,17 +54,11 @@ pub enum HeartbeatView {
 }
 
 pub fn record(kv: &dyn KeyValue, beat: &Heartbeat) -> Result<(), KvError> {
-    let value = serde_json::to_vec(beat).map_err(|e| KvError(e.to_string()))?;
-    kv.set(KEY, &value)
+    set_json(kv, KEY, beat)
 }
 
 pub fn read(kv: &dyn KeyValue) -> Result<Option<Heartbeat>, KvError> {
-    kv.get(KEY)?
-        .map(|raw| {
-            serde_json::from_slice(&raw)
-                .map_err(|e| KvError(format!("`{KEY}` does not hold a heartbeat: {e}")))
-        })
-        .transpose()
+    get_json(kv, KEY)
 }
 
 pub fn view(kv: &dyn KeyValue, now_ms: i64) -> HeartbeatView {

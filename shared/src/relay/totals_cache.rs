@@ -26,10 +26,10 @@
 //! snapshot is missing or a store that does not answer sends the reader to the database,
 //! which is exact.
 
-use super::totals::CampaignTotals;
+use super::totals::{CampaignTotals, TotalsRead};
 use crate::domain::campaign::Campaign;
 use crate::domain::totals::Totals;
-use crate::storage::key_value::{KeyValue, KvError};
+use crate::storage::key_value::{get_json, set_json, KeyValue, KvError};
 use crate::storage::{DbError, SqlExecutor};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
@@ -70,20 +70,26 @@ impl From<&CampaignTotals> for CachedTotals {
     }
 }
 
+/// What the database read gives a reader, in the same shape.
+impl From<TotalsRead> for CachedTotals {
+    fn from(read: TotalsRead) -> Self {
+        CachedTotals {
+            totals: read.relayed.as_ref().map(|r| r.totals).unwrap_or_default(),
+            last_event_id: read.relayed.as_ref().map(|r| r.last_event_id),
+            updated_at_ms: read.relayed.as_ref().map(|r| r.updated_at_ms),
+            campaign_id: read.campaign_id,
+            currency: read.currency,
+            goal_minor: read.goal_minor,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
     Kv(#[from] KvError),
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(key: &str, raw: &[u8]) -> Result<T, KvError> {
-    serde_json::from_slice(raw).map_err(|e| KvError(format!("`{key}` holds no valid value: {e}")))
-}
-
-fn encode(value: &impl Serialize) -> Result<Vec<u8>, KvError> {
-    serde_json::to_vec(value).map_err(|e| KvError(e.to_string()))
 }
 
 /// A campaign's stored totals and the age of the oldest waiting event (0 when none
@@ -93,15 +99,10 @@ pub fn read(
     campaign_id: &str,
     now_ms: i64,
 ) -> Result<Option<(CachedTotals, i64)>, KvError> {
-    let key = campaign_key(campaign_id);
-    let Some(raw) = kv.get(&key)? else {
+    let Some(cached) = get_json::<CachedTotals>(kv, &campaign_key(campaign_id))? else {
         return Ok(None);
     };
-    let cached: CachedTotals = decode(&key, &raw)?;
-    let lag = match kv.get(PENDING_SINCE)? {
-        Some(raw) => (now_ms - decode::<i64>(PENDING_SINCE, &raw)?).max(0),
-        None => 0,
-    };
+    let lag = get_json::<i64>(kv, PENDING_SINCE)?.map_or(0, |since| (now_ms - since).max(0));
     Ok(Some((cached, lag)))
 }
 
@@ -115,11 +116,12 @@ pub fn sync(db: &dyn SqlExecutor, kv: &dyn KeyValue, now_ms: i64) -> Result<usiz
         for row in super::totals::read_moved_since(db, now_ms - RECENT_MS)? {
             let key = campaign_key(&row.campaign_id);
             let fresh = CachedTotals::from(&row);
+            // A value that does not parse is stored over, like one that differs.
             let held = kv
                 .get(&key)?
-                .and_then(|raw| decode::<CachedTotals>(&key, &raw).ok());
+                .and_then(|raw| serde_json::from_slice::<CachedTotals>(&raw).ok());
             if held.as_ref() != Some(&fresh) {
-                kv.set(&key, &encode(&fresh)?)?;
+                set_json(kv, &key, &fresh)?;
                 changed += 1;
             }
         }
@@ -133,7 +135,7 @@ pub fn sync(db: &dyn SqlExecutor, kv: &dyn KeyValue, now_ms: i64) -> Result<usiz
     }
     APPENDED_AT.with(|a| a.set(None));
     if let Some(oldest) = super::health::oldest_unpublished_at(db)? {
-        kv.set(PENDING_SINCE, &encode(&oldest)?)?;
+        set_json(kv, PENDING_SINCE, &oldest)?;
     }
     Ok(stored)
 }
@@ -149,7 +151,7 @@ pub fn store_new(kv: &dyn KeyValue, campaign: &Campaign) -> Result<(), KvError> 
         last_event_id: None,
         updated_at_ms: None,
     };
-    kv.set(&campaign_key(&campaign.id), &encode(&cached)?)
+    set_json(kv, &campaign_key(&campaign.id), &cached)
 }
 
 /// Forgets a campaign's stored totals (its goal changed): readers go to the database
@@ -180,7 +182,7 @@ pub fn mark_appended(kv: &dyn KeyValue) -> Result<(), KvError> {
         return Ok(());
     };
     if kv.get(PENDING_SINCE)?.is_none() {
-        kv.set(PENDING_SINCE, &encode(&at)?)?;
+        set_json(kv, PENDING_SINCE, &at)?;
     }
     Ok(())
 }

@@ -116,9 +116,15 @@ impl Drop for Writer {
 /// Retry-After while it is unavailable (the balancer then tries another instance, and a
 /// donor's retry with the same key is safe), 500 when it is misconfigured.
 pub fn open_for_request(access: Access) -> Result<Box<dyn SqlExecutor>, Response> {
+    open_or_problem(access).map_err(|p| spin_response(p.into_response()))
+}
+
+/// As [`open_for_request`], with the refusal as a problem for a handler that opens its
+/// database only when it needs one.
+pub fn open_or_problem(access: Access) -> Result<Box<dyn SqlExecutor>, Problem> {
     open_database(access).map_err(|e| {
         eprintln!("opening the database: {e}");
-        spin_response(e.problem().into_response())
+        e.problem()
     })
 }
 

@@ -12,7 +12,9 @@ mod respond;
 mod sqlite;
 mod telemetry;
 
-pub use database::{open_database, open_for_request, read_with_database, Access, OpenError};
+pub use database::{
+    open_database, open_for_request, open_or_problem, read_with_database, Access, OpenError,
+};
 pub use http::SpinHttp;
 pub use key_value::DefaultStore;
 pub use postgres::SpinPostgres;

@@ -14,6 +14,29 @@ pub trait KeyValue {
     fn delete(&self, key: &str) -> Result<(), KvError>;
 }
 
+/// The value at `key` read as JSON; one that does not parse is an error naming the key.
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    kv: &dyn KeyValue,
+    key: &str,
+) -> Result<Option<T>, KvError> {
+    kv.get(key)?
+        .map(|raw| {
+            serde_json::from_slice(&raw)
+                .map_err(|e| KvError(format!("`{key}` does not hold a valid value: {e}")))
+        })
+        .transpose()
+}
+
+/// Stores `value` at `key` as JSON.
+pub fn set_json(
+    kv: &dyn KeyValue,
+    key: &str,
+    value: &impl serde::Serialize,
+) -> Result<(), KvError> {
+    let raw = serde_json::to_vec(value).map_err(|e| KvError(format!("`{key}`: {e}")))?;
+    kv.set(key, &raw)
+}
+
 /// A store in memory, for native tests and tools.
 #[derive(Debug, Default)]
 pub struct InMemory(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
