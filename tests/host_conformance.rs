@@ -3,6 +3,8 @@
 
 use harness::{start_failure, Host, HostBuilder, TempPgDatabase};
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const APP: &str = "tests/apps/conformance/spin.toml";
@@ -287,6 +289,93 @@ async fn outbound_http_follows_allowed_outbound_hosts() {
             .unwrap()
             .contains("HttpRequestDenied"),
         "{denied}"
+    );
+}
+
+/// A keep-alive HTTP/1.1 server on a free loopback port answering "kept {n}" to each
+/// request; the counter tells how many TCP connections it accepted.
+async fn keep_alive_upstream() -> (u16, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        let body = format!("kept {n}");
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        if stream.write_all((head + &body).as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => pending.extend_from_slice(&buf[..read]),
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
+
+/// As on Spin (`[outbound_http] connection_pooling`, on by default), requests to the
+/// same server reuse a kept-alive connection; the guest sees each answer as before. A
+/// runtime config that turns pooling off gets a connection per request, and a server
+/// that is gone is a connection error, not a hang.
+#[tokio::test]
+async fn outbound_http_reuses_connections_unless_pooling_is_off() {
+    for pooling in [true, false] {
+        let (port, accepted) = keep_alive_upstream().await;
+        let state = tempfile::tempdir().unwrap();
+        let config = state.path().join("runtime-config.toml");
+        let stores = std::fs::read_to_string(harness::repo_root().join(RUNTIME_CONFIG)).unwrap();
+        std::fs::write(
+            &config,
+            format!("{stores}\n[outbound_http]\nconnection_pooling = {pooling}\n"),
+        )
+        .unwrap();
+        let host = app()
+            .runtime_config(config.to_str().unwrap())
+            .env("SPIN_VARIABLE_UPSTREAM_PORT", port.to_string())
+            .start()
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            let v = get_json(&host, &format!("/outbound?url=http://127.0.0.1:{port}/x")).await;
+            assert_eq!(v["status"], 200, "{v}");
+            assert!(v["body"].as_str().unwrap().starts_with("kept "), "{v}");
+        }
+        let expected = if pooling { 1 } else { 3 };
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            expected,
+            "connections accepted with pooling {pooling}"
+        );
+    }
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let host = app()
+        .env("SPIN_VARIABLE_UPSTREAM_PORT", closed.to_string())
+        .start()
+        .await
+        .unwrap();
+    let refused = get_json(&host, &format!("/outbound?url=http://127.0.0.1:{closed}/x")).await;
+    assert!(
+        refused["error"].as_str().unwrap_or("").contains("Connection"),
+        "{refused}"
     );
 }
 

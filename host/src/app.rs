@@ -11,7 +11,7 @@ use crate::config::manifest::{Manifest, Route};
 use crate::config::runtime_config::RuntimeConfig;
 use crate::engine::{self, EngineLimits};
 use crate::factors::key_value::{KeyValueInstance, KeyValueStores};
-use crate::factors::outbound_http::OutboundHttpInterceptor;
+use crate::factors::outbound_http::{OutboundHttpInterceptor, OutboundPool};
 use crate::factors::postgres::{PgInstance, PgPools};
 use crate::factors::sqlite::{ConnectionMode, SqliteDatabases, SqliteInstance};
 use crate::factors::variables::{AppVariables, VariablesInstance};
@@ -228,6 +228,7 @@ impl AppRuntime {
                     options.max_postgres_connections,
                     metrics.postgres_statements.clone(),
                 )?,
+                outbound_http: OutboundPool::new(runtime.outbound_connection_pooling),
             },
             limits: options.limits,
             metrics,

@@ -49,7 +49,12 @@ impl InstanceState {
             limits: wasmtime::StoreLimitsBuilder::new()
                 .memory_size(max_memory_bytes)
                 .build(),
-            outbound_http: OutboundHttp::new(component.clone(), interceptor, trace.clone()),
+            outbound_http: OutboundHttp::new(
+                component.clone(),
+                interceptor,
+                factors.outbound_http.clone(),
+                trace.clone(),
+            ),
             sqlite: factors.sqlite.instance(component.clone(), trace.clone()),
             key_value: factors.key_value.instance(component.clone(), trace.clone()),
             postgres: factors.postgres.instance(component.clone(), trace),

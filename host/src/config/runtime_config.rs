@@ -18,6 +18,13 @@ pub struct RuntimeConfigFile {
     sqlite_database: BTreeMap<String, SqliteDecl>,
     #[serde(default)]
     key_value_store: BTreeMap<String, KvDecl>,
+    outbound_http: Option<OutboundHttpDecl>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutboundHttpDecl {
+    connection_pooling: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +59,9 @@ pub enum SqliteLocation {
 pub struct RuntimeConfig {
     pub sqlite: BTreeMap<String, SqliteLocation>,
     pub key_value: BTreeMap<String, KvBackend>,
+    /// `[outbound_http] connection_pooling`: keep outbound connections for reuse (Spin's
+    /// default, on).
+    pub outbound_connection_pooling: bool,
 }
 
 impl RuntimeConfig {
@@ -68,7 +78,7 @@ impl RuntimeConfig {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read runtime config {}", path.display()))?;
                 let decl: RuntimeConfigFile = toml::from_str(&text)
-                    .with_context(|| format!("{} is not a runtime config this host understands (supported: [sqlite_database.*] type \"spin\", [key_value_store.*] types \"spin\" and \"redis\")", path.display()))?;
+                    .with_context(|| format!("{} is not a runtime config this host understands (supported: [sqlite_database.*] type \"spin\", [key_value_store.*] types \"spin\" and \"redis\", [outbound_http] connection_pooling)", path.display()))?;
                 (
                     decl,
                     path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -112,7 +122,15 @@ impl RuntimeConfig {
         key_value
             .entry("default".into())
             .or_insert_with(|| KvBackend::Sqlite(state_dir.join("sqlite_key_value.db")));
-        Ok(RuntimeConfig { sqlite, key_value })
+        let outbound_connection_pooling = decl
+            .outbound_http
+            .and_then(|o| o.connection_pooling)
+            .unwrap_or(true);
+        Ok(RuntimeConfig {
+            sqlite,
+            key_value,
+            outbound_connection_pooling,
+        })
     }
 }
 
@@ -131,6 +149,23 @@ mod tests {
             rc.key_value["default"],
             KvBackend::Sqlite("/s/sqlite_key_value.db".into())
         );
+        assert!(rc.outbound_connection_pooling, "Spin pools by default");
+    }
+
+    #[test]
+    fn outbound_connection_pooling_can_be_turned_off_as_in_spin() {
+        let dir = std::env::temp_dir().join(format!("rc-pool-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("rc.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            RuntimeConfig::load(Some(&file), None, Path::new("/s"))
+        };
+        assert!(!load("[outbound_http]\nconnection_pooling = false\n").unwrap().outbound_connection_pooling);
+        assert!(load("[outbound_http]\n").unwrap().outbound_connection_pooling);
+        let err = load("[outbound_http]\nmax_pool = 3\n").unwrap_err();
+        assert!(format!("{err:#}").contains("max_pool"), "{err:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub struct AppFactors {
     pub sqlite: sqlite::SqliteDatabases,
     pub key_value: key_value::KeyValueStores,
     pub postgres: postgres::PgPools,
+    pub outbound_http: outbound_http::OutboundPool,
 }
 
 /// Every store label a component names that the runtime config does not define, all

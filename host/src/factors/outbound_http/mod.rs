@@ -3,7 +3,11 @@
 //! gets a client span, whose context goes out as `traceparent`. Before it leaves, the
 //! trigger's [`OutboundHttpInterceptor`] may answer it in process (Spin's model: that is
 //! how `http://<component>.spin.internal` reaches a component without the factor
-//! knowing about triggers).
+//! knowing about triggers). Plain-HTTP requests that leave go through the app's
+//! [`OutboundPool`].
+
+mod pool;
+pub use pool::OutboundPool;
 
 use crate::config::component::ComponentConfig;
 use crate::observe::log;
@@ -33,6 +37,7 @@ pub trait OutboundHttpInterceptor: Send + Sync {
 pub struct OutboundHttp {
     component: Arc<ComponentConfig>,
     interceptor: Arc<dyn OutboundHttpInterceptor>,
+    pool: OutboundPool,
     trace: TraceScope,
 }
 
@@ -40,11 +45,13 @@ impl OutboundHttp {
     pub fn new(
         component: Arc<ComponentConfig>,
         interceptor: Arc<dyn OutboundHttpInterceptor>,
+        pool: OutboundPool,
         trace: TraceScope,
     ) -> Self {
         Self {
             component,
             interceptor,
+            pool,
             trace,
         }
     }
@@ -95,20 +102,26 @@ impl WasiHttpHooks for OutboundHttp {
             });
         span.inject(request.headers_mut());
         let interceptor = self.interceptor.clone();
+        let pool = self.pool.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
+            let done = || Box::new(async { Ok(()) }) as Box<dyn Future<Output = Result<(), Error>> + Send>;
             let request = match interceptor.intercept(request).await {
                 Ok(InterceptOutcome::Continue(request)) => request,
                 Ok(InterceptOutcome::Complete(response)) => {
                     record_outcome(&span, Ok(response.status()));
-                    let done = Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>;
-                    return Ok((response, done));
+                    return Ok((response, done()));
                 }
                 Err(e) => {
                     record_outcome(&span, Err(&e));
                     return Err(e);
                 }
             };
+            if request.uri().scheme() == Some(&http::uri::Scheme::HTTP) {
+                let sent = pool.send(request, options).await;
+                record_outcome(&span, sent.as_ref().map(|res| res.status()));
+                return Ok((sent?, done()));
+            }
             let sent = wasmtime_wasi_http::default_send_request(request, options).await;
             record_outcome(&span, sent.as_ref().map(|(res, _)| res.status()));
             let (res, io) = sent?;
