@@ -310,10 +310,8 @@ async fn keep_alive_upstream() -> (u16, Arc<AtomicUsize>) {
                     while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
                         pending.drain(..end + 4);
                         let body = format!("kept {n}");
-                        let head = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
-                            body.len()
-                        );
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
                         if stream.write_all((head + &body).as_bytes()).await.is_err() {
                             return;
                         }
@@ -374,9 +372,26 @@ async fn outbound_http_reuses_connections_unless_pooling_is_off() {
         .unwrap();
     let refused = get_json(&host, &format!("/outbound?url=http://127.0.0.1:{closed}/x")).await;
     assert!(
-        refused["error"].as_str().unwrap_or("").contains("Connection"),
+        refused["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Connection"),
         "{refused}"
     );
+}
+
+/// Pooled memory slots are reused (and, where the kernel can tell which pages a request
+/// touched, kept mapped): each request still starts on a fresh instance that sees
+/// nothing an earlier one wrote, in sequence and at once.
+#[tokio::test]
+async fn a_request_never_sees_the_memory_an_earlier_one_wrote() {
+    let host = app().start().await.unwrap();
+    let fresh = serde_json::json!({ "counter_before": 0, "dirty_pages_before": 0 });
+    for _ in 0..20 {
+        assert_eq!(get_json(&host, "/memory").await, fresh);
+    }
+    let together = futures::future::join_all((0..32).map(|_| get_json(&host, "/memory"))).await;
+    assert!(together.iter().all(|v| *v == fresh), "{together:?}");
 }
 
 #[tokio::test]

@@ -161,8 +161,16 @@ mod tests {
             std::fs::write(&file, text).unwrap();
             RuntimeConfig::load(Some(&file), None, Path::new("/s"))
         };
-        assert!(!load("[outbound_http]\nconnection_pooling = false\n").unwrap().outbound_connection_pooling);
-        assert!(load("[outbound_http]\n").unwrap().outbound_connection_pooling);
+        assert!(
+            !load("[outbound_http]\nconnection_pooling = false\n")
+                .unwrap()
+                .outbound_connection_pooling
+        );
+        assert!(
+            load("[outbound_http]\n")
+                .unwrap()
+                .outbound_connection_pooling
+        );
         let err = load("[outbound_http]\nmax_pool = 3\n").unwrap_err();
         assert!(format!("{err:#}").contains("max_pool"), "{err:#}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -105,7 +105,8 @@ impl WasiHttpHooks for OutboundHttp {
         let pool = self.pool.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
-            let done = || Box::new(async { Ok(()) }) as Box<dyn Future<Output = Result<(), Error>> + Send>;
+            let done =
+                || Box::new(async { Ok(()) }) as Box<dyn Future<Output = Result<(), Error>> + Send>;
             let request = match interceptor.intercept(request).await {
                 Ok(InterceptOutcome::Continue(request)) => request,
                 Ok(InterceptOutcome::Complete(response)) => {

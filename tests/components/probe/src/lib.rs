@@ -57,6 +57,7 @@ async fn probe(req: Request) -> Response {
         ("spin", _) | ("busy", _) => Ok(busy_loop()),
         ("sleep", _) => Ok(sleep(query_param(&req, "ms").parse().unwrap_or(0))),
         ("body", _) => Ok(json!({ "bytes": req.body().len() })),
+        ("memory", _) => Ok(memory_left_behind()),
         _ => Ok(json!({ "component": "probe", "path": path })),
     };
     match result {
@@ -356,6 +357,24 @@ fn sqlite_commit() -> anyhow::Result<Json> {
     let rows = conn.execute("SELECT v FROM abandoned ORDER BY v", &[])?;
     let values: Vec<Json> = rows.rows().map(|r| json!(r.get::<&str>("v"))).collect();
     Ok(json!({ "rows": values }))
+}
+
+/// Zeroed memory the request dirties: a counter and a page-spread buffer (4 MiB, in the
+/// instance's zero-initialised data). Every instance starts fresh, so both must read 0.
+static SEEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static mut SCRATCH: [u8; 4 << 20] = [0; 4 << 20];
+
+/// What an earlier request left in this instance's memory (nothing, on a fresh one),
+/// then leaves its own mark.
+fn memory_left_behind() -> Json {
+    let before = SEEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: one request runs in an instance, single-threaded; no other reference exists.
+    let scratch = unsafe { &mut *std::ptr::addr_of_mut!(SCRATCH) };
+    let dirty = scratch.iter().step_by(4096).filter(|b| **b != 0).count();
+    for page in scratch.chunks_mut(4096) {
+        page[0] = 0xAB;
+    }
+    json!({ "counter_before": before, "dirty_pages_before": dirty })
 }
 
 fn busy_loop() -> Json {
