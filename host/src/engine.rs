@@ -12,7 +12,7 @@ use wasmtime::{
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Per pooled slot, the most of a linear memory (and of a table) kept mapped between
-/// requests. Only pages a guest touched are resident, about 1-2 MiB for ours.
+/// requests. Only the pages a guest touched are resident.
 const KEEP_RESIDENT_MEMORY_BYTES: usize = 16 << 20;
 const KEEP_RESIDENT_TABLE_BYTES: usize = 1 << 20;
 

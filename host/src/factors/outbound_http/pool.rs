@@ -11,6 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -22,10 +23,11 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long an idle connection is kept for the next request to the same authority.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The app's outbound connections, shared by every instance of every component.
+/// The app's outbound connections, shared by every instance of every component (a clone
+/// is one reference count, taken per instance).
 #[derive(Clone)]
 pub struct OutboundPool {
-    http: Client<Connector, WasiBody>,
+    http: Arc<Client<Connector, WasiBody>>,
 }
 
 impl OutboundPool {
@@ -37,7 +39,7 @@ impl OutboundPool {
             builder.pool_max_idle_per_host(0);
         }
         Self {
-            http: builder.build(Connector),
+            http: Arc::new(builder.build(Connector)),
         }
     }
 
