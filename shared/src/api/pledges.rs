@@ -300,34 +300,35 @@ fn create(req: &ApiRequest, ctx: &Context<'_>) -> ApiResult {
             ));
         }
     };
-    let response = transaction(ctx.db, || -> Result<ApiResponse, DbError> {
-        pledges::attach_payment(ctx.db, &stored.id, &payment.id, (ctx.clock)())?;
-        // The pledge as this request created it (PENDING, read before the provider was
-        // called): the provider's webhooks may already have moved it on, which
-        // `GET /api/v1/pledges/{id}` shows. Every replay answers the same.
-        let pledge = Pledge {
-            provider_payment_id: Some(payment.id.clone()),
-            ..stored
-        };
-        let expires_at = (ctx.clock)() / 1000 + GUEST_TOKEN_TTL_SECS;
-        let response = ApiResponse::json(
-            201,
-            &Created {
-                pledge: &pledge,
-                payment: PaymentOut {
-                    provider_payment_id: &payment.id,
-                    client_secret: &payment.client_secret,
-                },
-                donor_token: donor_token::issue(
-                    ctx.token_secret,
-                    &TokenSubject::Pledge(pledge.id.clone()),
-                    expires_at,
-                ),
-                donor_token_expires_at: expires_at,
+    // Two statements, each its own transaction: the payment id first, then the answer
+    // that finishes the key. A crash between them leaves the key to resume, and the
+    // resumed request finds the same payment at the provider and the id already there.
+    // Apart, each holds the write lock for one statement only.
+    pledges::attach_payment(ctx.db, &stored.id, &payment.id, (ctx.clock)())?;
+    // The pledge as this request created it (PENDING, read before the provider was
+    // called): the provider's webhooks may already have moved it on, which
+    // `GET /api/v1/pledges/{id}` shows. Every replay answers the same.
+    let pledge = Pledge {
+        provider_payment_id: Some(payment.id.clone()),
+        ..stored
+    };
+    let expires_at = (ctx.clock)() / 1000 + GUEST_TOKEN_TTL_SECS;
+    let response = ApiResponse::json(
+        201,
+        &Created {
+            pledge: &pledge,
+            payment: PaymentOut {
+                provider_payment_id: &payment.id,
+                client_secret: &payment.client_secret,
             },
-        );
-        remember(ctx.db, scope, key, &response)?;
-        Ok(response)
-    })?;
+            donor_token: donor_token::issue(
+                ctx.token_secret,
+                &TokenSubject::Pledge(pledge.id.clone()),
+                expires_at,
+            ),
+            donor_token_expires_at: expires_at,
+        },
+    );
+    remember(ctx.db, scope, key, &response)?;
     Ok(response)
 }
