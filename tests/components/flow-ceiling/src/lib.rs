@@ -30,6 +30,11 @@ fn bad_request(message: String) -> Problem {
     Problem::new(400, "bad_request", message)
 }
 
+/// A variable the manifest should provide is missing: the operator's to fix.
+fn misconfigured(e: impl std::fmt::Display) -> Problem {
+    Problem::new(500, "misconfigured", e.to_string())
+}
+
 fn pledge(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let body: serde_json::Value =
         serde_json::from_slice(&req.body).map_err(|e| bad_request(e.to_string()))?;
@@ -38,7 +43,7 @@ fn pledge(req: &ApiRequest) -> Result<ApiResponse, Problem> {
         .ok_or_else(|| bad_request("amount_minor must be a positive integer".into()))?;
     let currency = Currency::parse(body["currency"].as_str().unwrap_or_default())
         .map_err(|e| bad_request(e.to_string()))?;
-    let settings = ProviderSettings::from_variables().map_err(|e| bad_request(e.to_string()))?;
+    let settings = ProviderSettings::from_variables().map_err(misconfigured)?;
     let id = new_id();
     let payment = settings
         .stripe()
@@ -56,7 +61,7 @@ fn pledge(req: &ApiRequest) -> Result<ApiResponse, Problem> {
 }
 
 fn webhook(req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    let configured = variables::get("webhook_secrets").map_err(|e| bad_request(e.to_string()))?;
+    let configured = variables::get("webhook_secrets").map_err(misconfigured)?;
     verify(
         req.header("stripe-signature"),
         &req.body,
